@@ -1,0 +1,54 @@
+"""The model card (README.md inside a model folder): what a person needs to trust a model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minicoil.config import MiniCOILConfig
+
+
+def render_model_card(config: MiniCOILConfig) -> str:
+    """Markdown summary of a model folder: backbone, sizes, BM25 settings, training record."""
+    lines = [
+        "---",
+        "library_name: minicoil",
+        "tags: [sparse-retrieval, minicoil, bm25]",
+        "---",
+        "",
+        "# miniCOIL model",
+        "",
+        "Sparse retrieval model: BM25 where each matched vocabulary word is weighted by the cosine",
+        f"of its {config.dim}-d contextual meaning vectors in query and document.",
+        "",
+        "| setting | value |",
+        "|---|---|",
+        f"| backbone | `{config.backbone}` (hidden size {config.hidden_size}) |",
+        f"| vocabulary (stems with a head) | {config.vocab_size:,} |",
+        f"| meaning dimension | {config.dim} |",
+        f"| BM25 k, b | {config.k}, {config.b} |",
+        f"| window overlap (tokens) | {config.window_overlap} |",
+        f"| format version | {config.format_version} |",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "from minicoil import MiniCOIL",
+        'model = MiniCOIL.from_pretrained("path/to/this/folder")',
+        "model.fit(corpus_texts)  # measures avg_len for BM25",
+        "doc_vectors = list(model.encode_document(corpus_texts))",
+        'query_vector = next(model.encode_query("what is a bank?"))',
+        "```",
+        "",
+    ]
+    if config.training:
+        lines += ["## Training", "", *_training_rows(config.training), ""]
+    else:
+        lines += ["No training record: this folder was not produced by `minicoil train`.", ""]
+    return "\n".join(lines)
+
+
+def _training_rows(training: dict[str, Any]) -> list[str]:
+    rows = ["| item | value |", "|---|---|"]
+    for key, value in training.items():
+        rows.append(f"| {key} | {value} |")
+    return rows

@@ -1,0 +1,89 @@
+"""The model folder's ``config.json``: what a folder promises, checked before anything loads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from minicoil.backbone import DEFAULT_BACKBONE
+
+FORMAT_NAME = "minicoil"
+FORMAT_VERSION = 1
+
+CONFIG_FILE = "config.json"
+VOCAB_FILE = "vocab.json"
+STOPWORDS_FILE = "stopwords.txt"
+HEADS_FILE = "heads.safetensors"
+CARD_FILE = "README.md"
+
+
+class ModelFormatError(ValueError):
+    """A model folder that is incomplete, damaged or from an unknown format version."""
+
+
+@dataclass
+class MiniCOILConfig:
+    """Everything needed to rebuild a model besides its weights.
+
+    ``backbone`` is a reference: the default backbone's package name, or a path (relative paths
+    are resolved against the model folder, so a folder can carry its own backbone).
+    """
+
+    hidden_size: int
+    dim: int = 4
+    vocab_size: int = 0
+    backbone: str = DEFAULT_BACKBONE
+    k: float = 1.2
+    b: float = 0.75
+    window_overlap: int = 32
+    max_length: int | None = None
+    language: str = "english"
+    format: str = FORMAT_NAME
+    format_version: int = FORMAT_VERSION
+    training: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: Path) -> MiniCOILConfig:
+        if not isinstance(data, dict):
+            raise ModelFormatError(f"{source}: expected a JSON object")
+        if data.get("format", FORMAT_NAME) != FORMAT_NAME:
+            raise ModelFormatError(
+                f"{source}: not a miniCOIL model (format {data.get('format')!r})"
+            )
+        version = data.get("format_version")
+        if not isinstance(version, int):
+            raise ModelFormatError(f"{source}: missing or invalid 'format_version'")
+        if version > FORMAT_VERSION:
+            raise ModelFormatError(
+                f"{source}: format version {version} is newer than this minicoil supports "
+                f"({FORMAT_VERSION}); upgrade the minicoil package"
+            )
+        known = {f.name for f in fields(cls)}
+        missing = [name for name in ("hidden_size",) if name not in data]
+        if missing:
+            raise ModelFormatError(f"{source}: missing field(s) {', '.join(missing)}")
+        try:
+            config = cls(**{k: v for k, v in data.items() if k in known})
+        except TypeError as exc:
+            raise ModelFormatError(f"{source}: {exc}") from exc
+        if config.dim < 1 or config.vocab_size < 0 or config.hidden_size < 1:
+            raise ModelFormatError(f"{source}: dim, hidden_size must be positive, vocab_size >= 0")
+        if not (0.0 <= config.b <= 1.0) or config.k < 0:
+            raise ModelFormatError(f"{source}: BM25 needs k >= 0 and 0 <= b <= 1")
+        return config
+
+    @classmethod
+    def load(cls, folder: Path) -> MiniCOILConfig:
+        path = folder / CONFIG_FILE
+        if not path.exists():
+            raise ModelFormatError(f"{path}: file not found (is {folder} a miniCOIL model folder?)")
+        try:
+            data = json.loads(path.read_text("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ModelFormatError(f"{path}: invalid JSON ({exc})") from exc
+        return cls.from_dict(data, path)

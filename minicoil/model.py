@@ -1,0 +1,510 @@
+"""MiniCOIL: text -> words -> backbone tokens -> per-word meanings -> sparse (and dense) vectors.
+
+This is the one class users touch for inference. It follows the field's conventions:
+``from_pretrained``/``save_pretrained`` model folders and ``encode_document``/``encode_query``
+generators that accept any iterable of texts and yield results lazily, in order.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, overload
+
+import numpy as np
+import torch
+
+from minicoil.align import mean_by_group, token_word_pairs
+from minicoil.backbone import DEFAULT_BACKBONE, Backbone, Tokenized, resolve_backbone_path
+from minicoil.card import render_model_card
+from minicoil.config import (
+    CARD_FILE,
+    CONFIG_FILE,
+    HEADS_FILE,
+    STOPWORDS_FILE,
+    VOCAB_FILE,
+    MiniCOILConfig,
+    ModelFormatError,
+)
+from minicoil.heads import Heads
+from minicoil.io import atomic_dir, write_json
+from minicoil.sparse import SparseVector, bm25_tf, build_sparse, oov_index, oov_shift
+from minicoil.text import TextProcessor, Vocabulary
+from minicoil.vocab_io import load_stopwords, load_vocab, save_stopwords, save_vocab
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """What BM25 needs to know about the user's corpus: its size and mean document length.
+
+    Length counts kept words (no stopwords, no punctuation), the same unit as ``|d|``.
+    """
+
+    n_docs: int
+    total_len: int
+
+    @property
+    def avg_len(self) -> float:
+        return self.total_len / self.n_docs if self.n_docs else 0.0
+
+
+@dataclass(frozen=True)
+class _Analysis:
+    """One text's kept words: spans, stems and vocabulary ids."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    stems: list[str]
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.stems)
+
+
+Encoded = SparseVector | tuple[SparseVector, np.ndarray]
+
+
+class MiniCOIL:
+    """A miniCOIL model: a backbone, a stem vocabulary and one meaning head per stem.
+
+    A model with an empty vocabulary is plain BM25 over the same words; it never runs the
+    backbone unless dense vectors are asked for.
+    """
+
+    def __init__(
+        self,
+        config: MiniCOILConfig,
+        vocab: Vocabulary,
+        heads: Heads,
+        processor: TextProcessor | None = None,
+        backbone: Backbone | None = None,
+        *,
+        backbone_path: Path | None = None,
+        device: str = "cpu",
+    ):
+        if len(vocab) != config.vocab_size or heads.vocab_size != config.vocab_size:
+            raise ModelFormatError(
+                f"vocabulary ({len(vocab)}), heads ({heads.vocab_size}) and config "
+                f"({config.vocab_size}) disagree on the vocabulary size"
+            )
+        if heads.dim != config.dim or heads.hidden != config.hidden_size:
+            raise ModelFormatError("heads do not match the config's dim/hidden_size")
+        self.config = config
+        self.vocab = vocab
+        self.heads = heads
+        self.processor = processor or TextProcessor(language=config.language)
+        self._backbone = backbone
+        self._backbone_path = backbone_path or resolve_backbone_path(config.backbone)
+        self._device = device
+        self.corpus_stats: CorpusStats | None = None
+        self._shift = oov_shift(config.vocab_size, config.dim)
+
+    # ------------------------------------------------------------------ construction
+
+    @property
+    def backbone(self) -> Backbone:
+        """The transformer, loaded on first use (a BM25 model may never need it)."""
+        if self._backbone is None:
+            self._backbone = Backbone.load(
+                self._backbone_path,
+                device=self._device,
+                window_overlap=self.config.window_overlap,
+                max_length=self.config.max_length,
+            )
+            if self._backbone.hidden_size != self.config.hidden_size:
+                raise ModelFormatError(
+                    f"backbone {self._backbone_path} has hidden size {self._backbone.hidden_size} "
+                    f"but the heads expect {self.config.hidden_size}"
+                )
+        return self._backbone
+
+    @classmethod
+    def bm25(
+        cls,
+        backbone: str | os.PathLike[str] | Backbone = DEFAULT_BACKBONE,
+        *,
+        k: float = 1.2,
+        b: float = 0.75,
+        stopwords: Iterable[str] | None = None,
+        device: str = "cpu",
+    ) -> MiniCOIL:
+        """A model with no heads: plain BM25 with the same tokenizer, and the backbone's dense
+        vector when asked for. The baseline every other number is compared with."""
+        processor = (
+            TextProcessor(frozenset(stopwords)) if stopwords is not None else TextProcessor()
+        )
+        if isinstance(backbone, Backbone):
+            if backbone.path is None:
+                raise ValueError("a Backbone passed to bm25() must know its folder (Backbone.load)")
+            hidden, reference, path, bb = (
+                backbone.hidden_size,
+                str(backbone.path),
+                backbone.path,
+                backbone,
+            )
+        else:
+            path = resolve_backbone_path(backbone)
+            hidden, reference, bb = _hidden_size_of(path), str(backbone), None
+        config = MiniCOILConfig(
+            hidden_size=hidden, dim=4, vocab_size=0, backbone=reference, k=k, b=b
+        )
+        return cls(
+            config,
+            Vocabulary(),
+            Heads.zeros(0, hidden, 4),
+            processor,
+            bb,
+            backbone_path=path,
+            device=device,
+        )
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        device: str = "cpu",
+        backbone: str | os.PathLike[str] | None = None,
+    ) -> MiniCOIL:
+        """Load a model folder written by :meth:`save_pretrained` (or by training).
+
+        ``backbone`` overrides the folder's backbone reference (e.g. a local copy).
+        Every file is checked, and an error names the file at fault.
+        """
+        folder = Path(path)
+        if not folder.is_dir():
+            raise ModelFormatError(f"model folder not found: {folder}")
+        config = MiniCOILConfig.load(folder)
+        vocab = load_vocab(folder / VOCAB_FILE, expected_size=config.vocab_size)
+        stopwords = load_stopwords(folder / STOPWORDS_FILE)
+        heads = Heads.load(
+            folder / HEADS_FILE,
+            vocab_size=config.vocab_size,
+            hidden=config.hidden_size,
+            dim=config.dim,
+        )
+        backbone_path = resolve_backbone_path(backbone or config.backbone, base=folder)
+        processor = TextProcessor(frozenset(stopwords), language=config.language)
+        return cls(config, vocab, heads, processor, backbone_path=backbone_path, device=device)
+
+    def save_pretrained(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        heads_dtype: torch.dtype = torch.float16,
+        include_backbone: bool = False,
+    ) -> None:
+        """Write the model folder atomically: it appears complete or not at all.
+
+        With ``include_backbone`` the backbone is copied into ``backbone/`` and the folder is
+        self-contained; otherwise the config keeps a reference to the backbone.
+        """
+        config = MiniCOILConfig(**self.config.to_dict())
+        with atomic_dir(path) as tmp:
+            if include_backbone:
+                shutil.copytree(self._backbone_path, tmp / "backbone")
+                config.backbone = "backbone"
+            elif not _is_package_reference(config.backbone):
+                config.backbone = str(Path(self._backbone_path).resolve())
+            write_json(tmp / CONFIG_FILE, config.to_dict())
+            save_vocab(tmp / VOCAB_FILE, self.vocab)
+            save_stopwords(tmp / STOPWORDS_FILE, sorted(self.processor.stopwords))
+            self.heads.save(tmp / HEADS_FILE, dtype=heads_dtype)
+            (tmp / CARD_FILE).write_text(render_model_card(config), "utf-8")
+
+    # ------------------------------------------------------------------ corpus statistics
+
+    def fit(self, texts: Iterable[str]) -> CorpusStats:
+        """Measure the corpus' mean document length (in kept words) for BM25's ``avg_len``.
+
+        Cheap: it tokenizes and stems but never runs the backbone. The result is kept on the
+        model and used by :meth:`encode_document`; store it with the index.
+        """
+        n, total = 0, 0
+        for i, text in enumerate(_as_texts(texts)):
+            _check_text(text, i)
+            n += 1
+            total += len(self.processor.words(text))
+        if n == 0:
+            raise ValueError("cannot fit corpus statistics on an empty corpus")
+        self.corpus_stats = CorpusStats(n, total)
+        return self.corpus_stats
+
+    # ------------------------------------------------------------------ encoding
+
+    @overload
+    def encode_document(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = ...,
+        dense: Literal[False] = ...,
+        avg_len: float | None = ...,
+        chunk_size: int | None = ...,
+    ) -> Iterator[SparseVector]: ...
+    @overload
+    def encode_document(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = ...,
+        dense: Literal[True],
+        avg_len: float | None = ...,
+        chunk_size: int | None = ...,
+    ) -> Iterator[tuple[SparseVector, np.ndarray]]: ...
+
+    def encode_document(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = 32,
+        dense: bool = False,
+        avg_len: float | None = None,
+        chunk_size: int | None = None,
+    ) -> Iterator[Encoded]:
+        """Sparse document vectors (BM25 tf times meaning), lazily, in input order.
+
+        ``avg_len`` defaults to the one measured by :meth:`fit`; one of the two is required,
+        because a guessed constant skews BM25's length normalisation on most corpora.
+        With ``dense=True`` each item is ``(sparse, dense)`` from the same forward pass.
+        """
+        length = (
+            avg_len
+            if avg_len is not None
+            else (self.corpus_stats.avg_len if self.corpus_stats else None)
+        )
+        if length is None:
+            raise ValueError(
+                "document vectors need the corpus' average length: call model.fit(corpus) "
+                "first or pass avg_len="
+            )
+        if not length > 0:
+            raise ValueError(f"avg_len must be positive, got {length}")
+        return self._encode(
+            texts,
+            query=False,
+            avg_len=float(length),
+            dense=dense,
+            batch_size=batch_size,
+            chunk_size=chunk_size,
+        )
+
+    @overload
+    def encode_query(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = ...,
+        dense: Literal[False] = ...,
+        chunk_size: int | None = ...,
+    ) -> Iterator[SparseVector]: ...
+    @overload
+    def encode_query(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = ...,
+        dense: Literal[True],
+        chunk_size: int | None = ...,
+    ) -> Iterator[tuple[SparseVector, np.ndarray]]: ...
+
+    def encode_query(
+        self,
+        texts: str | Iterable[str],
+        *,
+        batch_size: int = 32,
+        dense: bool = False,
+        chunk_size: int | None = None,
+    ) -> Iterator[Encoded]:
+        """Sparse query vectors: unit meanings for vocabulary words, 1.0 for others, no tf
+        (Qdrant's IDF modifier supplies the IDF at search time)."""
+        return self._encode(
+            texts,
+            query=True,
+            avg_len=1.0,
+            dense=dense,
+            batch_size=batch_size,
+            chunk_size=chunk_size,
+        )
+
+    def _encode(
+        self,
+        texts: str | Iterable[str],
+        *,
+        query: bool,
+        avg_len: float,
+        dense: bool,
+        batch_size: int,
+        chunk_size: int | None,
+    ) -> Iterator[Encoded]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        chunk = chunk_size or max(8 * batch_size, 64)
+        iterator = iter(_as_texts(texts))
+        position = 0
+        while True:
+            block = list(itertools.islice(iterator, chunk))
+            if not block:
+                return
+            for i, text in enumerate(block):
+                _check_text(text, position + i)
+            position += len(block)
+            yield from self._encode_block(block, query, avg_len, dense, batch_size)
+
+    def _analyse(self, text: str) -> _Analysis:
+        words = self.processor.words(text)
+        stems = [w.stem for w in words]
+        return _Analysis(
+            np.fromiter((w.start for w in words), dtype=np.int64, count=len(words)),
+            np.fromiter((w.end for w in words), dtype=np.int64, count=len(words)),
+            stems,
+            np.asarray(self.vocab.ids(stems), dtype=np.int64),
+        )
+
+    def _encode_block(
+        self, texts: list[str], query: bool, avg_len: float, dense: bool, batch_size: int
+    ) -> list[Encoded]:
+        analyses = [self._analyse(t) for t in texts]
+        run = [i for i, a in enumerate(analyses) if dense or bool((a.ids > 0).any())]
+        meanings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        dense_out: torch.Tensor | None = None
+        if run:
+            tokenized = self.backbone.tokenize([texts[i] for i in run])
+            token_embs, dense_vecs = self.backbone.embed(tokenized, batch_size=batch_size)
+            meanings = self._meanings(analyses, run, tokenized, token_embs)
+            if dense:
+                dense_out = torch.empty((len(texts), dense_vecs.shape[1]))
+                dense_out[run] = dense_vecs
+        results: list[Encoded] = []
+        for i, analysis in enumerate(analyses):
+            sparse = self._sparse(analysis, meanings.get(i), query, avg_len)
+            results.append((sparse, dense_out[i].numpy()) if dense_out is not None else sparse)
+        return results
+
+    def _meanings(
+        self,
+        analyses: list[_Analysis],
+        run: list[int],
+        tokenized: list[Tokenized],
+        token_embs: list[torch.Tensor],
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """Per text: (vocabulary ids, unit meaning per id), averaged over occurrences.
+
+        All occurrences of the block go through the heads in one batched call.
+        """
+        pair_tok, pair_occ, occ_text, occ_ids = [], [], [], []
+        tok_base = occ_base = 0
+        for j, i in enumerate(run):
+            mask = analyses[i].ids > 0
+            n_occ = int(mask.sum())
+            if n_occ:
+                t, w = token_word_pairs(
+                    tokenized[j].offsets, analyses[i].starts[mask], analyses[i].ends[mask]
+                )
+                pair_tok.append(t + tok_base)
+                pair_occ.append(w + occ_base)
+                occ_text.append(np.full(n_occ, i, dtype=np.int64))
+                occ_ids.append(analyses[i].ids[mask])
+            tok_base += len(tokenized[j].input_ids)
+            occ_base += n_occ
+        if occ_base == 0:
+            return {}
+        all_tokens = torch.cat(token_embs)
+        tok_idx = torch.from_numpy(np.concatenate(pair_tok))
+        occ_idx = torch.from_numpy(np.concatenate(pair_occ))
+        x, counts = mean_by_group(all_tokens[tok_idx], occ_idx, occ_base)
+        ids = torch.from_numpy(np.concatenate(occ_ids))
+        unit = torch.zeros((occ_base, self.config.dim))
+        has = counts > 0
+        if bool(has.any()):
+            unit[has] = self.heads.apply(x[has], ids[has])
+        texts_arr = np.concatenate(occ_text)
+        key = texts_arr * (self.config.vocab_size + 1) + ids.numpy()
+        groups, inverse = np.unique(key, return_inverse=True)
+        avg, _ = mean_by_group(unit, torch.from_numpy(inverse), len(groups))
+        avg = torch.nn.functional.normalize(avg, dim=-1).numpy()
+        group_text = groups // (self.config.vocab_size + 1)
+        group_id = groups % (self.config.vocab_size + 1)
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        bounds = np.flatnonzero(np.diff(group_text)) + 1
+        for sel in np.split(np.arange(len(groups)), bounds):
+            out[int(group_text[sel[0]])] = (group_id[sel], avg[sel])
+        return out
+
+    def _sparse(
+        self,
+        analysis: _Analysis,
+        meaning: tuple[np.ndarray, np.ndarray] | None,
+        query: bool,
+        avg_len: float,
+    ) -> SparseVector:
+        """One text's vector. A vocabulary word that got no usable meaning (no token reached
+        it, or a zero head) is indexed like an out-of-vocabulary word rather than lost."""
+        doc_len = len(analysis)
+        k, b = self.config.k, self.config.b
+        vocab_counts = Counter(int(i) for i in analysis.ids if i > 0)
+        oov_counts: Counter[int] = Counter()
+        for stem, wid in zip(analysis.stems, analysis.ids, strict=True):
+            if wid == 0:
+                oov_counts[oov_index(stem, self._shift)] += 1
+        keep_ids: list[int] = []
+        keep_vecs: list[np.ndarray] = []
+        if meaning is not None:
+            for wid, vec in zip(meaning[0].tolist(), meaning[1], strict=True):
+                if float(np.abs(vec).sum()) > 0.0:
+                    keep_ids.append(wid)
+                    keep_vecs.append(vec)
+        kept = set(keep_ids)
+        for wid, count in vocab_counts.items():
+            if wid not in kept:
+                oov_counts[oov_index(self.vocab.stems[wid - 1], self._shift)] += count
+
+        def weight(count: int) -> float:
+            return 1.0 if query else float(bm25_tf(count, doc_len, avg_len, k, b))
+
+        oov_idx = sorted(oov_counts)
+        return build_sparse(
+            keep_ids,
+            np.asarray(keep_vecs, dtype=np.float32).reshape(len(keep_ids), self.config.dim),
+            [weight(vocab_counts[w]) for w in keep_ids],
+            oov_idx,
+            [weight(oov_counts[i]) for i in oov_idx],
+            self.config.dim,
+        )
+
+
+def _as_texts(texts: str | Iterable[str]) -> Iterable[str]:
+    """A single string is one text, not an iterable of characters."""
+    if isinstance(texts, str):
+        return [texts]
+    if isinstance(texts, bytes):
+        raise TypeError("texts must be str or an iterable of str, not bytes")
+    return texts
+
+
+def _check_text(text: object, position: int) -> None:
+    if not isinstance(text, str):
+        raise TypeError(f"text at position {position} is {type(text).__name__}, expected str")
+
+
+def _is_package_reference(reference: str) -> bool:
+    return reference == DEFAULT_BACKBONE or not reference or reference == "unknown"
+
+
+def _hidden_size_of(folder: Path) -> int:
+    """Read the transformer's hidden size from its config without loading weights."""
+    import json
+
+    config = folder / "config.json"
+    if not config.exists():
+        raise ModelFormatError(f"{config}: backbone config not found")
+    data = json.loads(config.read_text("utf-8"))
+    for key in ("hidden_size", "d_model", "dim"):
+        if key in data:
+            return int(data[key])
+    raise ModelFormatError(f"{config}: no hidden_size")
