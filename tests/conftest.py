@@ -34,7 +34,9 @@ def wordpiece_backbone(wordpiece_dir: Path) -> Backbone:
     return Backbone.load(wordpiece_dir, window_overlap=8)
 
 
-def random_model(backbone: Backbone, words: list[str] = VOCAB_WORDS, dim: int = 4, seed: int = 0) -> MiniCOIL:
+def random_model(
+    backbone: Backbone, words: list[str] = VOCAB_WORDS, dim: int = 4, seed: int = 0
+) -> MiniCOIL:
     """A MiniCOIL with random heads over ``words`` on ``backbone``."""
     vocab = Vocabulary.from_words(words)
     gen = torch.Generator().manual_seed(seed)

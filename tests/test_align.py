@@ -22,7 +22,12 @@ def test_tokens_attach_to_overlapping_words() -> None:
     )
     tokens, words = token_word_pairs(offsets, starts, ends)
     assert list(zip(tokens.tolist(), words.tolist(), strict=True)) == [
-        (0, 0), (1, 0), (3, 1), (4, 1), (4, 2), (6, 2)
+        (0, 0),
+        (1, 0),
+        (3, 1),
+        (4, 1),
+        (4, 2),
+        (6, 2),
     ]
 
 

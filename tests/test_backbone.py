@@ -25,7 +25,9 @@ def test_windows_cover_every_token_exactly_once(n: int, size: int, overlap: int)
     assert windows[0][0] == 0
 
 
-def test_windowed_tokens_equal_a_direct_pass_over_their_window(wordpiece_backbone: Backbone) -> None:
+def test_windowed_tokens_equal_a_direct_pass_over_their_window(
+    wordpiece_backbone: Backbone,
+) -> None:
     bb = wordpiece_backbone
     text = " ".join(f"bank river money word{i % 7}" for i in range(60))  # far beyond 64 tokens
     tok = bb.tokenize([text])
@@ -40,7 +42,9 @@ def test_windowed_tokens_equal_a_direct_pass_over_their_window(wordpiece_backbon
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
 
 
-def test_dense_vector_is_sentence_transformers_encode(wordpiece_dir: Path, wordpiece_backbone: Backbone) -> None:
+def test_dense_vector_is_sentence_transformers_encode(
+    wordpiece_dir: Path, wordpiece_backbone: Backbone
+) -> None:
     texts = ["short text about a bank", "", " ".join(["long river text"] * 80)]
     st = SentenceTransformer(str(wordpiece_dir), device="cpu")
     want = st.encode(texts, convert_to_numpy=True)
@@ -49,7 +53,9 @@ def test_dense_vector_is_sentence_transformers_encode(wordpiece_dir: Path, wordp
 
 
 @pytest.mark.parametrize("kind", ["wordpiece", "bpe", "unigram"])
-def test_every_word_gets_tokens_for_any_tokenizer(kind: str, backbone_dirs: dict[str, Path]) -> None:
+def test_every_word_gets_tokens_for_any_tokenizer(
+    kind: str, backbone_dirs: dict[str, Path]
+) -> None:
     """The word rebuild works from offsets for WordPiece, byte-level BPE and SentencePiece."""
     bb = Backbone.load(backbone_dirs[kind])
     text = "Databases at the university: please, run! Über-café naïve résumé 1234 bank's 🙂"

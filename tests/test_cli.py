@@ -20,7 +20,9 @@ def test_help_lists_every_command() -> None:
 
 def test_encode_prints_one_json_object_per_text(tiny_model: MiniCOIL, tmp_path: Path) -> None:
     tiny_model.save_pretrained(tmp_path / "m")
-    result = runner.invoke(app, ["encode", "--model", str(tmp_path / "m"), "bank of the river", "money"])
+    result = runner.invoke(
+        app, ["encode", "--model", str(tmp_path / "m"), "bank of the river", "money"]
+    )
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in result.stdout.strip().splitlines()]
     assert len(lines) == 2 and set(lines[0]) == {"indices", "values"}
@@ -29,7 +31,10 @@ def test_encode_prints_one_json_object_per_text(tiny_model: MiniCOIL, tmp_path: 
     want = next(tiny_model.encode_document("bank of the river"))
     assert lines[0]["indices"] == want.indices.tolist()
     query = runner.invoke(app, ["encode", "-m", str(tmp_path / "m"), "--query", "bank"])
-    assert json.loads(query.stdout)["indices"] == next(tiny_model.encode_query("bank")).indices.tolist()
+    assert (
+        json.loads(query.stdout)["indices"]
+        == next(tiny_model.encode_query("bank")).indices.tolist()
+    )
 
 
 def test_encode_bad_model_folder_is_one_line_error(tmp_path: Path) -> None:

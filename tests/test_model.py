@@ -48,10 +48,16 @@ def test_document_layout_is_bm25_tf_times_unit_meaning(tiny_model: MiniCOIL) -> 
     k, b = tiny_model.config.k, tiny_model.config.b
     doc_len = 6  # stopwords do not count
     groups = _groups(vec, 4)
-    assert np.linalg.norm(groups[tiny_model.vocab.id("bank")]) == pytest.approx(bm25_tf(2, doc_len, 4.0, k, b), rel=1e-5)
-    assert np.linalg.norm(groups[tiny_model.vocab.id("river")]) == pytest.approx(bm25_tf(1, doc_len, 4.0, k, b), rel=1e-5)
+    assert np.linalg.norm(groups[tiny_model.vocab.id("bank")]) == pytest.approx(
+        bm25_tf(2, doc_len, 4.0, k, b), rel=1e-5
+    )
+    assert np.linalg.norm(groups[tiny_model.vocab.id("river")]) == pytest.approx(
+        bm25_tf(1, doc_len, 4.0, k, b), rel=1e-5
+    )
     shift = oov_shift(len(tiny_model.vocab), 4)
-    assert vec.as_dict()[oov_index("zebra", shift)] == pytest.approx(bm25_tf(3, doc_len, 4.0, k, b), rel=1e-6)
+    assert vec.as_dict()[oov_index("zebra", shift)] == pytest.approx(
+        bm25_tf(3, doc_len, 4.0, k, b), rel=1e-6
+    )
     assert vec.indices.dtype == np.int32 and vec.values.dtype == np.float32
     assert (np.diff(vec.indices) > 0).all() and (vec.indices >= 0).all()
 
@@ -105,7 +111,10 @@ def test_bm25_model_is_plain_bm25(wordpiece_backbone) -> None:
     vec = next(model.encode_document("bank bank river", avg_len=3.0))
     shift = oov_shift(0, 4)
     assert vec.as_dict() == pytest.approx(
-        {oov_index("bank", shift): bm25_tf(2, 3, 3.0, 1.2, 0.75), oov_index("river", shift): bm25_tf(1, 3, 3.0, 1.2, 0.75)}
+        {
+            oov_index("bank", shift): bm25_tf(2, 3, 3.0, 1.2, 0.75),
+            oov_index("river", shift): bm25_tf(1, 3, 3.0, 1.2, 0.75),
+        }
     )
 
 
@@ -122,7 +131,11 @@ def test_save_and_load_round_trip(tiny_model: MiniCOIL, tmp_path: Path) -> None:
     folder = tmp_path / "model"
     tiny_model.save_pretrained(folder, heads_dtype=torch.float32)
     assert {p.name for p in folder.iterdir()} == {
-        "config.json", "vocab.json", "stopwords.txt", "heads.safetensors", "README.md"
+        "config.json",
+        "vocab.json",
+        "stopwords.txt",
+        "heads.safetensors",
+        "README.md",
     }
     loaded = MiniCOIL.from_pretrained(folder)
     assert loaded.vocab.stems == tiny_model.vocab.stems
@@ -141,7 +154,10 @@ def test_self_contained_folder(tiny_model: MiniCOIL, tmp_path: Path) -> None:
     tiny_model.save_pretrained(tmp_path / "m", include_backbone=True)
     assert json.loads((tmp_path / "m" / "config.json").read_text())["backbone"] == "backbone"
     loaded = MiniCOIL.from_pretrained(tmp_path / "m")
-    assert next(loaded.encode_query("bank")).indices.tolist() == next(tiny_model.encode_query("bank")).indices.tolist()
+    assert (
+        next(loaded.encode_query("bank")).indices.tolist()
+        == next(tiny_model.encode_query("bank")).indices.tolist()
+    )
 
 
 @pytest.fixture
@@ -157,7 +173,9 @@ def _edit_config(folder: Path, **changes: object) -> None:
     (folder / "config.json").write_text(json.dumps(data))
 
 
-@pytest.mark.parametrize("name", ["config.json", "vocab.json", "stopwords.txt", "heads.safetensors"])
+@pytest.mark.parametrize(
+    "name", ["config.json", "vocab.json", "stopwords.txt", "heads.safetensors"]
+)
 def test_missing_file_is_named(saved: Path, name: str) -> None:
     (saved / name).unlink()
     with pytest.raises((ModelFormatError, HeadsError), match=name.replace(".", r"\.")):
@@ -189,7 +207,9 @@ def test_corrupted_heads(saved: Path) -> None:
         MiniCOIL.from_pretrained(saved)
 
 
-def test_failed_save_leaves_no_partial_folder(tiny_model: MiniCOIL, tmp_path: Path, monkeypatch) -> None:
+def test_failed_save_leaves_no_partial_folder(
+    tiny_model: MiniCOIL, tmp_path: Path, monkeypatch
+) -> None:
     def boom(*args, **kwargs):
         raise OSError("disk full")
 

@@ -43,7 +43,9 @@ def expected_scores(docs, query) -> dict[int, float]:
 
 @pytest.mark.parametrize("location", ["memory", "disk"])
 def test_qdrant_ranks_as_the_formula(tiny_model: MiniCOIL, tmp_path: Path, location: str) -> None:
-    client = QdrantClient(":memory:") if location == "memory" else QdrantClient(path=str(tmp_path / "q"))
+    client = (
+        QdrantClient(":memory:") if location == "memory" else QdrantClient(path=str(tmp_path / "q"))
+    )
     client.create_collection(
         "docs",
         vectors_config={},
@@ -53,12 +55,17 @@ def test_qdrant_ranks_as_the_formula(tiny_model: MiniCOIL, tmp_path: Path, locat
     doc_vecs = list(tiny_model.encode_document(DOCS))
     client.upsert(
         "docs",
-        [models.PointStruct(id=i, vector={"minicoil": v.to_qdrant()}, payload={}) for i, v in enumerate(doc_vecs)],
+        [
+            models.PointStruct(id=i, vector={"minicoil": v.to_qdrant()}, payload={})
+            for i, v in enumerate(doc_vecs)
+        ],
     )
     for query in QUERIES:
         qv = next(tiny_model.encode_query(query))
         want = expected_scores(doc_vecs, qv)
-        got = client.query_points("docs", query=qv.to_qdrant(), using="minicoil", limit=len(DOCS)).points
+        got = client.query_points(
+            "docs", query=qv.to_qdrant(), using="minicoil", limit=len(DOCS)
+        ).points
         got_scores = {p.id: p.score for p in got}
         assert set(got_scores) >= set(want)
         for doc_id, score in want.items():

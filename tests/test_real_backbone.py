@@ -15,10 +15,14 @@ pytestmark = pytest.mark.backbone
 
 
 def test_wordpiece_word_rebuild(real_backbone: Backbone) -> None:
-    text = "Unbelievably, the hippocampal neurogenesis (in mice) wasn't reproducible: e.g. 3.5-fold."
+    text = (
+        "Unbelievably, the hippocampal neurogenesis (in mice) wasn't reproducible: e.g. 3.5-fold."
+    )
     words = TextProcessor(frozenset()).words(text)
     tok = real_backbone.tokenize([text])[0]
-    t, w = token_word_pairs(tok.offsets, np.array([x.start for x in words]), np.array([x.end for x in words]))
+    t, w = token_word_pairs(
+        tok.offsets, np.array([x.start for x in words]), np.array([x.end for x in words])
+    )
     assert set(w.tolist()) == set(range(len(words)))
     pieces = real_backbone.tokenizer.convert_ids_to_tokens(tok.input_ids[t[w == 2]].tolist())
     assert pieces[0] == "hip" and all(p.startswith("##") for p in pieces[1:])  # hippocampal

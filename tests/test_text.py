@@ -28,7 +28,13 @@ def test_words_rejects_non_text() -> None:
 
 @pytest.mark.parametrize(
     ("word", "restem_breaks"),
-    [("database", True), ("please", True), ("course", True), ("disease", True), ("university", False)],
+    [
+        ("database", True),
+        ("please", True),
+        ("course", True),
+        ("disease", True),
+        ("university", False),
+    ],
 )
 def test_a_word_is_stemmed_exactly_once(word: str, restem_breaks: bool) -> None:
     stemmer = Stemmer.Stemmer("english")

@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import bz2
 import gzip
-import io
 import json
 import os
 import re
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO, get_args
+from typing import Any, BinaryIO, Literal, TextIO, cast, get_args
 
 from tqdm.auto import tqdm
 
@@ -148,34 +147,47 @@ def _decompressed(raw: BinaryIO, path: Path) -> tuple[BinaryIO, str]:
 
 def iter_lines(
     path: PathLike, on_bytes: Callable[[int], object] | None = None
-) -> Iterator[tuple[int, str]]:
+) -> Generator[tuple[int, str], None, None]:
     """Yield ``(line_number, line)`` of a plain/.gz/.bz2 UTF-8 file, without the newline.
 
-    Only ``\\n`` ends a line (a stray ``\\r`` or U+2028 inside a JSON string must not split a
-    record). ``on_bytes`` receives how many more (compressed) bytes have been consumed, for a
-    byte-based progress bar. Decompression and decoding errors become :class:`CorpusError` at
-    the line being read (for compressed data the damage is somewhere in that region).
+    Lines are split on bytes and decoded one by one, so that a UTF-8 error names its exact
+    line, and only ``\\n`` ends a line (a stray ``\\r`` or U+2028 inside a JSON string must not
+    split a record). ``on_bytes`` receives how many more (compressed) bytes have been
+    consumed, for a byte-based progress bar. A decompression error is reported at the first
+    line that could not be read (the decompressor works in blocks, so the damage lies at or
+    shortly after it).
     """
     path = Path(path)
     lineno = 0
     with _open_binary(path) as raw:
         stream, kind = _decompressed(raw, path)
-        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="\n")
         reported = 0
         try:
-            for lineno, line in enumerate(text, start=1):
-                yield lineno, line.rstrip("\r\n")
+            for lineno, data in enumerate(stream, start=1):
+                yield lineno, _decode(data, path, lineno)
                 if on_bytes is not None and lineno % _PROGRESS_EVERY == 0:
                     position = raw.tell()
                     on_bytes(position - reported)
                     reported = position
-        except UnicodeDecodeError as exc:
-            raise CorpusError(f"not valid UTF-8 ({exc.reason})", path, lineno + 1) from exc
         except (OSError, EOFError, zlib.error) as exc:
             what = "corrupt or truncated" if kind != "plain" else "cannot read"
             raise CorpusError(f"{what} {kind} data: {exc}", path, lineno + 1) from exc
         if on_bytes is not None:
             on_bytes(raw.tell() - reported)
+
+
+def _decode(data: bytes, path: Path, lineno: int) -> str:
+    try:
+        line = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CorpusError(
+            f"not valid UTF-8 ({exc.reason} at byte {exc.start}); re-encode the file as UTF-8",
+            path,
+            lineno,
+        ) from exc
+    if lineno == 1 and line.startswith("\ufeff"):
+        line = line[1:]  # byte order mark written by some Windows tools
+    return line.rstrip("\r\n")
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,7 +341,7 @@ def iter_paragraphs(
     files = resolve_inputs(inputs)
     count = 0
     for path in files:
-        file_fmt: ConcreteFormat = detect_format(path) if fmt == "auto" else fmt
+        file_fmt = detect_format(path) if fmt == "auto" else cast(ConcreteFormat, fmt)
         lines = iter_lines(path, on_bytes)
         if file_fmt == "wikiextractor":
             paragraphs = parse_wikiextractor(lines, path)
