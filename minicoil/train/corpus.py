@@ -27,15 +27,16 @@ import gzip
 import json
 import os
 import re
-import uuid
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import closing, contextmanager, suppress
+from contextlib import AbstractContextManager, closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, TextIO, cast, get_args
 
 from tqdm.auto import tqdm
+
+from minicoil.io import atomic_file
 
 Format = Literal["auto", "wikiextractor", "text", "jsonl", "beir"]
 ConcreteFormat = Literal["wikiextractor", "text", "jsonl", "beir"]
@@ -414,27 +415,9 @@ def write_done_marker(out_path: PathLike, params: dict[str, Any], result: dict[s
         fh.write("\n")
 
 
-@contextmanager
-def atomic_writer(out_path: PathLike) -> Iterator[TextIO]:
-    """Write a UTF-8 text file that appears complete or not at all.
-
-    Writes to a hidden temporary file in the same folder (``os.replace`` is only atomic within
-    one file system) and renames it over ``out_path`` on success; on any exception, including
-    KeyboardInterrupt, the temporary file is removed and ``out_path`` is left untouched.
-    """
-    out_path = Path(out_path)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.{uuid.uuid4().hex[:12]}.tmp")
-    try:
-        with tmp.open("x", encoding="utf-8", newline="\n") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, out_path)
-    except BaseException:
-        with suppress(OSError):
-            tmp.unlink()
-        raise
+def atomic_writer(out_path: PathLike) -> AbstractContextManager[TextIO]:
+    """Write a UTF-8 text file that appears complete or not at all (see :mod:`minicoil.io`)."""
+    return atomic_file(out_path, "w")
 
 
 # --------------------------------------------------------------------------------------------
