@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from minicoil.backbone import BackboneError
+from minicoil.cli_train import register as register_training
 from minicoil.config import ModelFormatError
 from minicoil.defaults import default_model_path
 from minicoil.heads import HeadsError
@@ -110,6 +111,9 @@ def info(model: ModelOption = None) -> None:
     summary = mc.config.to_dict()
     summary["folder"] = str(model or default_model_path() or "(plain BM25, no model folder)")
     typer.echo(json.dumps(summary, indent=2))
+
+
+register_training(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -1,0 +1,210 @@
+"""``minicoil train``: every training step in order, in one work folder, resumable.
+
+Each step writes its output atomically with a done marker (or per-chunk state), so rerunning
+the same command after a kill continues where it stopped and never redoes finished work. Step
+wall times accumulate in ``timings.json`` across resumes, so the model card reports the true
+total cost.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from minicoil.backbone import DEFAULT_BACKBONE, Backbone
+from minicoil.io import write_json
+from minicoil.model import MiniCOIL
+from minicoil.text import TextProcessor, Vocabulary
+from minicoil.train.combine import combine_model
+from minicoil.train.corpus import Format, convert_corpus
+from minicoil.train.encode import EncodedSamples, encode_samples
+from minicoil.train.fit import FitConfig, fit_heads
+from minicoil.train.sample import Selection, sample_sentences
+from minicoil.train.sentences import split_sentences
+from minicoil.train.vocab import build_vocabulary
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Every setting of a training run (recorded in the model card)."""
+
+    backbone: str = DEFAULT_BACKBONE
+    teacher: str | None = None
+    fmt: Format = "auto"
+    vocab_size: int = 20_000
+    min_count: int = 50
+    words: tuple[str, ...] | None = None
+    per_word: int = 256
+    snippet_fraction: float = 0.25
+    precision: Literal["float32", "bfloat16"] = "bfloat16"
+    batch_size: int = 64
+    encode_chunk: int = 2048
+    seed: int = 0
+    fit: FitConfig = field(default_factory=FitConfig)
+
+
+@dataclass
+class WorkDir:
+    """Standard file names inside a work folder: the steps compose through them."""
+
+    root: Path
+
+    corpus = property(lambda self: self.root / "corpus.txt")
+    sentences = property(lambda self: self.root / "sentences.txt")
+    vocab = property(lambda self: self.root / "vocab.json")
+    selection = property(lambda self: self.root / "selection.npz")
+    encoded = property(lambda self: self.root / "encoded")
+    fit = property(lambda self: self.root / "fit")
+    timings = property(lambda self: self.root / "timings.json")
+
+
+def read_vocab(path: Path) -> Vocabulary:
+    data = json.loads(path.read_text("utf-8"))
+    return Vocabulary(stems=data["stems"], forms=data.get("forms", {}))
+
+
+class _Timer:
+    """Accumulates wall time per step in ``timings.json`` (survives resumes)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.data: dict[str, float] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+
+    def run(self, name: str, fn: Callable[[], T]) -> T:
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            self.data[name] = round(self.data.get(name, 0.0) + time.perf_counter() - t0, 2)
+            write_json(self.path, self.data)
+
+
+def load_backbones(config: TrainConfig) -> tuple[Backbone, Backbone | None]:
+    backbone = Backbone.load(config.backbone, precision=config.precision)
+    teacher = Backbone.load(config.teacher, precision=config.precision) if config.teacher else None
+    return backbone, teacher
+
+
+def run_pipeline(
+    inputs: Sequence[str | Path],
+    out_model: str | Path,
+    work_dir: str | Path,
+    config: TrainConfig | None = None,
+    *,
+    progress: bool = True,
+    stop_after: tuple[str, int] | None = None,
+) -> MiniCOIL | None:
+    """Train a model from raw text. ``stop_after=("encode"|"fit", n)`` stops after n chunks of
+    that step, as a kill would (for resume tests); the function then returns None."""
+    config = config or TrainConfig()
+    work = WorkDir(Path(work_dir))
+    work.root.mkdir(parents=True, exist_ok=True)
+    timer = _Timer(work.timings)
+    processor = TextProcessor()
+    timer.run(
+        "convert", lambda: convert_corpus(list(inputs), work.corpus, config.fmt, progress=progress)
+    )
+    timer.run("sentences", lambda: split_sentences(work.corpus, work.sentences, progress=progress))
+    timer.run(
+        "vocab",
+        lambda: build_vocabulary(
+            work.sentences,
+            work.vocab,
+            size=config.vocab_size,
+            min_count=config.min_count,
+            words=list(config.words) if config.words is not None else None,
+            processor=processor,
+            progress=progress,
+        ),
+    )
+    vocab = read_vocab(work.vocab)
+    selection: Selection = timer.run(
+        "sample",
+        lambda: sample_sentences(
+            work.sentences,
+            vocab,
+            work.selection,
+            per_word=config.per_word,
+            seed=config.seed,
+            processor=processor,
+            progress=progress,
+        )[0],
+    )
+    backbone, teacher = load_backbones(config)
+    stop_encode = stop_after[1] if stop_after and stop_after[0] == "encode" else None
+    encoded: EncodedSamples | None = timer.run(
+        "encode",
+        lambda: encode_samples(
+            work.sentences,
+            selection,
+            vocab,
+            backbone,
+            work.encoded,
+            teacher=teacher,
+            processor=processor,
+            snippet_fraction=config.snippet_fraction,
+            batch_size=config.batch_size,
+            chunk_size=config.encode_chunk,
+            seed=config.seed,
+            progress=progress,
+            stop_after_chunks=stop_encode,
+        ),
+    )
+    if encoded is None:
+        return None
+    stop_fit = stop_after[1] if stop_after and stop_after[0] == "fit" else None
+    fitted = timer.run(
+        "fit",
+        lambda: fit_heads(
+            encoded, work.fit, config.fit, progress=progress, stop_after_chunks=stop_fit
+        ),
+    )
+    if fitted is None:
+        return None
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    training: dict[str, Any] = {
+        "command": " ".join(sys.argv) if sys.argv and "minicoil" in sys.argv[0] else None,
+        "corpus": [str(p) for p in inputs],
+        "sentences": len(selection.unique_sentences()),
+        "pairs": int(selection.n_pairs),
+        "trained_words": fitted.trained_words,
+        "heldout_triplet_agreement": (
+            None if fitted.agreement != fitted.agreement else round(fitted.agreement, 4)
+        ),
+        "head_training_seconds": round(fitted.seconds, 1),
+        "head_training_seconds_per_word": round(fitted.seconds / max(1, len(vocab)), 4),
+        "wall_seconds_by_step": dict(timer.data),
+        "wall_seconds_total": round(sum(timer.data.values()), 1),
+        "peak_rss_gib_this_process": round(peak_gib, 2),
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "config": _jsonable(asdict(config)),
+    }
+    return timer.run(
+        "combine",
+        lambda: combine_model(
+            fitted.heads,
+            vocab,
+            backbone,
+            config.backbone,
+            out_model,
+            training=training,
+            processor=processor,
+        ),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
