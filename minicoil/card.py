@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from minicoil.config import MiniCOILConfig
@@ -50,5 +51,11 @@ def render_model_card(config: MiniCOILConfig) -> str:
 def _training_rows(training: dict[str, Any]) -> list[str]:
     rows = ["| item | value |", "|---|---|"]
     for key, value in training.items():
-        rows.append(f"| {key} | {value} |")
+        if isinstance(value, (dict, list)):
+            text = f"`{json.dumps(value, separators=(', ', ': '))}`"
+        elif isinstance(value, str) and key == "command":
+            text = f"`{value}`"
+        else:
+            text = str(value)
+        rows.append(f"| {key.replace('_', ' ')} | {text} |")
     return rows

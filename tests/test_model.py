@@ -217,3 +217,16 @@ def test_failed_save_leaves_no_partial_folder(
     with pytest.raises(OSError, match="disk full"):
         tiny_model.save_pretrained(tmp_path / "model")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_saved_files_get_normal_permissions(tiny_model: MiniCOIL, tmp_path: Path) -> None:
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        tiny_model.save_pretrained(tmp_path / "m")
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == 0o755
+    assert stat.S_IMODE((tmp_path / "m" / "config.json").stat().st_mode) == 0o644

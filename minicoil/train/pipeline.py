@@ -172,7 +172,7 @@ def run_pipeline(
         return None
     peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
     training: dict[str, Any] = {
-        "command": " ".join(sys.argv) if sys.argv and "minicoil" in sys.argv[0] else None,
+        "command": _command_line(),
         "corpus": [str(p) for p in inputs],
         "sentences": len(selection.unique_sentences()),
         "pairs": int(selection.n_pairs),
@@ -200,6 +200,13 @@ def run_pipeline(
             processor=processor,
         ),
     )
+
+
+def _command_line() -> str | None:
+    """The ``minicoil ...`` command being run (without the script's install path)."""
+    if sys.argv and Path(sys.argv[0]).name == "minicoil":
+        return " ".join(["minicoil", *sys.argv[1:]])
+    return None
 
 
 def _jsonable(value: Any) -> Any:
