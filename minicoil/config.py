@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 from minicoil.backbone import DEFAULT_BACKBONE
+from minicoil.io import read_json
 
 FORMAT_NAME = "minicoil"
 FORMAT_VERSION = 1
@@ -80,10 +80,5 @@ class MiniCOILConfig:
     @classmethod
     def load(cls, folder: Path) -> MiniCOILConfig:
         path = folder / CONFIG_FILE
-        if not path.exists():
-            raise ModelFormatError(f"{path}: file not found (is {folder} a miniCOIL model folder?)")
-        try:
-            data = json.loads(path.read_text("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelFormatError(f"{path}: invalid JSON ({exc})") from exc
-        return cls.from_dict(data, path)
+        hint = f" (is {folder} a miniCOIL model folder?)"
+        return cls.from_dict(read_json(path, ModelFormatError, hint), path)

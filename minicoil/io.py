@@ -70,6 +70,19 @@ def _umask() -> int:
     return mask
 
 
+def read_json(
+    path: str | os.PathLike[str], error: type[Exception] = ValueError, hint: str = ""
+) -> Any:
+    """Parse a JSON file; a missing or malformed file raises ``error`` naming the file."""
+    file = Path(path)
+    if not file.is_file():
+        raise error(f"{file}: file not found{hint}")
+    try:
+        return json.loads(file.read_text("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{file}: invalid JSON ({exc})") from None
+
+
 def write_json(path: str | os.PathLike[str], data: Any) -> None:
     """Write JSON atomically, pretty-printed so model folders diff well."""
     with atomic_file(path) as handle:

@@ -3,12 +3,11 @@ name the file at fault."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 from minicoil.config import ModelFormatError
-from minicoil.io import atomic_file, write_json
+from minicoil.io import atomic_file, read_json, write_json
 from minicoil.text import Vocabulary
 
 
@@ -20,12 +19,7 @@ def save_vocab(path: Path, vocab: Vocabulary) -> None:
 
 
 def load_vocab(path: Path, *, expected_size: int) -> Vocabulary:
-    if not path.exists():
-        raise ModelFormatError(f"{path}: file not found")
-    try:
-        data = json.loads(path.read_text("utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFormatError(f"{path}: invalid JSON ({exc})") from exc
+    data = read_json(path, ModelFormatError)
     stems = data.get("stems") if isinstance(data, dict) else None
     if not isinstance(stems, list) or not all(isinstance(s, str) for s in stems):
         raise ModelFormatError(f"{path}: expected an object with a list of strings under 'stems'")

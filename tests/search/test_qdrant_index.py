@@ -1,0 +1,175 @@
+"""SearchIndex over Qdrant's local mode: idempotent indexing, model checks, every search mode,
+and server-side fusion equal to the pure fusion functions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from qdrant_client import models
+
+from minicoil import Backbone
+from minicoil.search import fusion
+from minicoil.search.qdrant import SearchIndex, SearchIndexError, point_id
+from tests.conftest import random_model
+
+DOCS = {
+    "d1": "The bank of the river was flooded; the river bank eroded.",
+    "d2": "She put money in the bank and the bank paid interest.",
+    "d3": "A bat flew out of the cave near the river.",
+    "d4": "Databases at the university store course data, please.",
+    "d5": "Money, money, money: the bank of england.",
+    "d6": "Cave divers explore the underground river at night.",
+    "d7": "The baseball bat was wooden and the runner ran home.",
+    "d8": "Please run the database backup before the university closes.",
+    "d9": "the and of",
+}
+QUERY = "money at the river bank"
+
+
+@pytest.fixture(scope="module")
+def index(
+    wordpiece_backbone: Backbone, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SearchIndex]:
+    folder = tmp_path_factory.mktemp("qdrant")
+    with SearchIndex(random_model(wordpiece_backbone), "docs", path=folder) as built:
+        built.index(DOCS, progress=False)
+        yield built
+
+
+def doc_ids(index: SearchIndex) -> list[str]:
+    points, _ = index.client.scroll(index.collection, limit=100, with_payload=True)
+    return [p.payload["doc_id"] for p in points]
+
+
+def test_point_ids_are_stable_uuids() -> None:
+    assert point_id("d1") == point_id("d1") != point_id("d2")
+    assert uuid.UUID(point_id("d1")).version == 5
+
+
+def test_indexing_twice_keeps_one_point_per_document(index: SearchIndex) -> None:
+    before = {h.doc_id: h.score for h in index.search(QUERY, limit=len(DOCS))}
+    report = index.index(DOCS, progress=False)
+    assert not report.created and report.points == index.count() == len(DOCS)
+    assert sorted(doc_ids(index)) == sorted(DOCS)
+    meta = index.metadata()
+    assert meta is not None and meta["corpus"]["n_docs"] == len(DOCS)
+    assert meta["corpus"]["avg_len"] == pytest.approx(index.model.fit(DOCS.values()).avg_len)
+    after = {h.doc_id: h.score for h in index.search(QUERY, limit=len(DOCS))}
+    assert after == pytest.approx(before)
+
+
+def test_duplicate_ids_in_one_call_are_refused(index: SearchIndex) -> None:
+    with pytest.raises(ValueError, match="duplicate document id 'x'"):
+        index.index([("x", "a"), ("y", "b"), ("x", "c")], progress=False)
+
+
+@pytest.mark.parametrize(
+    ("mode", "fuse"),
+    [("sparse", "rrf"), ("bm25", "rrf"), ("dense", "rrf")]
+    + [("hybrid", f) for f in ("rrf", "dbsf", "weighted")],
+)
+def test_every_mode_returns_ranked_results(index: SearchIndex, mode: str, fuse: str) -> None:
+    hits = index.search(QUERY, mode=mode, fusion=fuse, limit=3)  # type: ignore[arg-type]
+    assert 1 <= len(hits) <= 3
+    assert all(h.doc_id in DOCS for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_sparse_modes_only_return_matching_documents(index: SearchIndex) -> None:
+    for mode in ("sparse", "bm25"):
+        hits = index.search("cave", mode=mode, limit=10)  # type: ignore[arg-type]
+        assert {h.doc_id for h in hits} == {"d3", "d6"}
+    assert index.search("the and", mode="bm25") == []
+
+
+def single_runs(index: SearchIndex, n: int) -> tuple[dict[str, float], dict[str, float]]:
+    sparse = {h.doc_id: h.score for h in index.search(QUERY, mode="sparse", limit=n)}
+    dense = {h.doc_id: h.score for h in index.search(QUERY, mode="dense", limit=n)}
+    for run in (sparse, dense):  # rank fusion is only well defined without ties
+        assert len({round(s, 6) for s in run.values()}) == len(run)
+    return sparse, dense
+
+
+@pytest.mark.parametrize("method", ["rrf", "dbsf"])
+def test_server_side_fusion_equals_fusion_functions(index: SearchIndex, method: str) -> None:
+    n = 5
+    sparse, dense = single_runs(index, n)
+    want = fusion.rrf([sparse, dense], k=60) if method == "rrf" else fusion.dbsf([sparse, dense])
+    hits = index.search(QUERY, mode="hybrid", fusion=method, limit=n, candidates=n)  # type: ignore[arg-type]
+    assert {h.doc_id: h.score for h in hits} == pytest.approx(dict(fusion.ranked(want, n)))
+    # the same ranking; documents with equal fused scores (RRF ties are common) in any order
+    assert tie_groups([(h.doc_id, h.score) for h in hits]) == tie_groups(fusion.ranked(want, n))
+
+
+def tie_groups(ranking: list[tuple[str, float]]) -> list[set[str]]:
+    groups: list[set[str]] = []
+    last = None
+    for doc_id, score in ranking:
+        if last is None or abs(score - last) > 1e-6 * max(1.0, abs(score)):
+            groups.append(set())
+        groups[-1].add(doc_id)
+        last = score
+    return groups
+
+
+def test_weighted_hybrid_uses_exact_scores_for_every_candidate(index: SearchIndex) -> None:
+    sparse, dense = single_runs(index, len(DOCS))
+    want = fusion.weighted_sum(sparse, dense, weight=2.0)
+    everything = index.search(QUERY, mode="hybrid", fusion="weighted", weight=2.0, limit=20)
+    assert [(h.doc_id, h.score) for h in everything] == [
+        (d, pytest.approx(s)) for d, s in fusion.ranked(want)
+    ]
+    # with 2 candidates per side, a candidate missing on one side still gets its true score
+    few = index.search(QUERY, mode="hybrid", fusion="weighted", weight=2.0, limit=3, candidates=2)
+    assert {h.doc_id: h.score for h in few} == pytest.approx(
+        {h.doc_id: want[h.doc_id] for h in few}
+    )
+
+
+def test_another_model_is_refused(index: SearchIndex, wordpiece_backbone: Backbone) -> None:
+    other_heads = SearchIndex(random_model(wordpiece_backbone, seed=1), "docs", client=index.client)
+    with pytest.raises(SearchIndexError, match=r"another model .*differs in heads\)"):
+        other_heads.search(QUERY)
+    with pytest.raises(SearchIndexError, match="index --recreate"):
+        other_heads.index({"new": "a new document"}, progress=False)
+    other_words = SearchIndex(
+        random_model(wordpiece_backbone, words=["bank", "river"]), "docs", client=index.client
+    )
+    with pytest.raises(SearchIndexError, match="vocabulary size, vocabulary, heads"):
+        other_words.search(QUERY, mode="bm25")
+    assert index.count() == len(DOCS)
+
+
+def test_missing_or_foreign_collections_are_refused(index: SearchIndex) -> None:
+    missing = SearchIndex(index.model, "nope", client=index.client)
+    with pytest.raises(SearchIndexError, match="'nope' not found"):
+        missing.search(QUERY)
+    index.client.create_collection(
+        "foreign", vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT)
+    )
+    foreign = SearchIndex(index.model, "foreign", client=index.client)
+    with pytest.raises(SearchIndexError, match="not built by minicoil"):
+        foreign.index(DOCS, progress=False)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        index.search(QUERY, mode="splade")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="empty"):
+        index.search("  ")
+
+
+def test_metadata_persists_on_disk_and_recreate_switches_model(
+    wordpiece_backbone: Backbone, tmp_path: Path
+) -> None:
+    first = random_model(wordpiece_backbone)
+    with SearchIndex(first, "c", path=tmp_path) as built:
+        built.index(dict(list(DOCS.items())[:4]), progress=False)
+    with SearchIndex(random_model(wordpiece_backbone), "c", path=tmp_path) as reopened:
+        assert reopened.metadata()["corpus"]["n_docs"] == 4  # type: ignore[index]
+        assert reopened.search("river bank")
+    second = random_model(wordpiece_backbone, seed=2)
+    with SearchIndex(second, "c", path=tmp_path) as rebuilt:
+        report = rebuilt.index(DOCS, recreate=True, progress=False)
+        assert report.created and report.points == len(DOCS)
+        assert rebuilt.search("river bank")
