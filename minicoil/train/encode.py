@@ -215,6 +215,9 @@ def encode_samples(
         state = {"params": params, "chunks_done": 0}
         _create_arrays(out_dir, layout, backbone.hidden_size, teacher_bb.dense_size)
         write_json(state_path, state)
+    if not (out_dir / "meta.json").exists():
+        # written before any chunk, so a run killed after its last chunk still opens cleanly
+        write_json(out_dir / "meta.json", {"snippet_fraction": snippet_fraction, "params": params})
     if state["chunks_done"] >= n_chunks:
         return EncodedSamples.open(out_dir, selection)
 
@@ -255,7 +258,6 @@ def encode_samples(
         write_json(state_path, state)
         bar.update(1)
     bar.close()
-    write_json(out_dir / "meta.json", {"snippet_fraction": snippet_fraction, "params": params})
     return EncodedSamples.open(out_dir, selection)
 
 
