@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from minicoil.backbone import BackboneError
+from minicoil.cli_eval import register as register_eval
 from minicoil.cli_search import register as register_search
 from minicoil.cli_train import register as register_training
 from minicoil.config import ModelFormatError
@@ -116,6 +117,7 @@ def info(model: ModelOption = None) -> None:
 
 register_training(app)
 register_search(app)
+register_eval(app)
 
 
 def main() -> None:  # pragma: no cover

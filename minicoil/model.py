@@ -163,6 +163,29 @@ class MiniCOIL:
             device=device,
         )
 
+    def as_bm25(self) -> MiniCOIL:
+        """Plain BM25 over exactly this model's words: same processor (stopwords, stemmer), k, b
+        and backbone (for dense vectors). Comparing against it isolates what the heads add."""
+        hidden = self.config.hidden_size
+        config = MiniCOILConfig(
+            hidden_size=hidden,
+            backbone=self.config.backbone,
+            k=self.config.k,
+            b=self.config.b,
+            window_overlap=self.config.window_overlap,
+            max_length=self.config.max_length,
+            language=self.config.language,
+        )
+        return MiniCOIL(
+            config,
+            Vocabulary(),
+            Heads.zeros(0, hidden, config.dim),
+            self.processor,
+            self._backbone,
+            backbone_path=self._backbone_path,
+            device=self._device,
+        )
+
     @classmethod
     def from_pretrained(
         cls,

@@ -230,3 +230,12 @@ def test_saved_files_get_normal_permissions(tiny_model: MiniCOIL, tmp_path: Path
         os.umask(mask)
     assert stat.S_IMODE((tmp_path / "m").stat().st_mode) == 0o755
     assert stat.S_IMODE((tmp_path / "m" / "config.json").stat().st_mode) == 0o644
+
+
+def test_bm25_twin_shares_words_and_settings(tiny_model: MiniCOIL) -> None:
+    twin = tiny_model.as_bm25()
+    assert twin.processor is tiny_model.processor and len(twin.vocab) == 0
+    assert (twin.config.k, twin.config.b) == (tiny_model.config.k, tiny_model.config.b)
+    vec = next(twin.encode_document("bank bank zebra", avg_len=3.0))
+    shift = oov_shift(0, 4)
+    assert set(vec.as_dict()) == {oov_index("bank", shift), oov_index("zebra", shift)}

@@ -246,12 +246,7 @@ class SearchIndex:
     def bm25(self) -> MiniCOIL:
         """Plain BM25 with exactly the model's words, stems, stopwords, ``k`` and ``b``."""
         if self._bm25 is None:
-            from minicoil.model import MiniCOIL
-
-            config = self.model.config
-            bm25 = MiniCOIL.bm25(self.model.backbone, k=config.k, b=config.b)
-            bm25.processor = self.model.processor
-            self._bm25 = bm25
+            self._bm25 = self.model.as_bm25()
         return self._bm25
 
     # ------------------------------------------------------------------ collection metadata
