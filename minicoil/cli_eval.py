@@ -1,12 +1,15 @@
-"""Evaluation commands of the ``minicoil`` CLI: ``benchmark`` a model on a BEIR folder.
+"""Evaluation commands of the ``minicoil`` CLI: ``benchmark`` a model on a BEIR folder,
+``eval-wic`` (word senses), ``explain`` (one score, word by word) and ``plot`` (one word's
+meanings).
 
-The command is a thin wrapper over :func:`minicoil.eval.benchmark.run_benchmark`; it only
-parses options, prints a small table and turns expected failures into one ``error:`` line.
+Commands are thin wrappers over :mod:`minicoil.eval`; they only parse options, print a small
+table and turn expected failures into one ``error:`` line.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -66,8 +69,59 @@ def format_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def format_wic_table(results: dict[str, Any]) -> str:
+    """One row per representation: test accuracy, threshold (from train+dev), coverage."""
+    methods = results["methods"]
+
+    def acc(value: float | None) -> str:
+        return f"{value:.4f}" if value is not None else "-"
+
+    def thr(value: float | None) -> str:
+        return f"{value:+.4f}" if value is not None else "-"
+
+    raw, meaning, rand = methods["raw"], methods["meaning"], methods["random4"]
+    covered = meaning["covered"]
+    rows = [
+        ["method", "test acc", "threshold", "coverage"],
+        [
+            f"raw {raw['dim']}-d",
+            acc(raw["test_accuracy"]),
+            thr(raw["threshold"]),
+            f"{raw['coverage']:.3f}",
+        ],
+        [
+            f"meaning {meaning['dim']}-d (all, no head = 1.0)",
+            acc(meaning["test_accuracy"]),
+            thr(meaning["threshold"]),
+            f"{meaning['coverage']:.3f}",
+        ],
+        [
+            f"meaning {meaning['dim']}-d (pairs with head)",
+            acc(covered["test_accuracy"]),
+            thr(covered["threshold"]),
+            f"{covered['n_pairs']['test']} pairs",
+        ],
+        [
+            f"random {rand['dim']}-d ({len(rand['per_seed'])} seeds)",
+            f"{rand['test_accuracy']:.4f} ± {rand['std']:.4f}",
+            "per seed",
+            f"{rand['coverage']:.3f}",
+        ],
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in rows
+    ]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``benchmark`` command to ``app``."""
+    """Add the ``benchmark``, ``eval-wic``, ``explain`` and ``plot`` commands to ``app``."""
 
     @app.command()
     @_guard
@@ -131,3 +185,118 @@ def register(app: typer.Typer) -> None:
             f"{results['settings']['runs_dir']}",
             err=True,
         )
+
+    @app.command("eval-wic")
+    @_guard
+    def eval_wic(
+        data: Annotated[
+            Path, typer.Option("--data", "-d", help="WiC folder (train/, dev/, test/).")
+        ],
+        model: Annotated[
+            Path | None,
+            typer.Option("--model", "-m", help="Model folder. Default: the shipped model."),
+        ] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Also write the results as JSON.")
+        ] = None,
+        batch_size: Annotated[int, typer.Option(min=1, help="Sentences per forward pass.")] = 32,
+    ) -> None:
+        """Word-in-Context accuracy of raw embeddings, the model's meanings and random 4-d
+        projections (threshold chosen on train+dev, accuracy on test)."""
+        from minicoil.cli import load_model
+        from minicoil.eval.wic import evaluate_wic
+        from minicoil.io import atomic_file
+
+        mc = load_model(model)
+        results = evaluate_wic(mc, data, batch_size=batch_size)
+        n = results["n_pairs"]
+        typer.echo(
+            f"WiC: {n['train']} train, {n['dev']} dev, {n['test']} test pairs; "
+            f"test majority rate {results['majority_test_accuracy']:.4f}"
+        )
+        typer.echo(format_wic_table(results))
+        if output is not None:
+            with atomic_file(output) as handle:
+                json.dump(results, handle, indent=2)
+            typer.echo(f"wrote {output}", err=True)
+
+    @app.command()
+    @_guard
+    def explain(
+        query: Annotated[str, typer.Argument(help="The query.")],
+        document: Annotated[str, typer.Argument(help="The document.")],
+        model: Annotated[
+            Path | None,
+            typer.Option("--model", "-m", help="Model folder. Default: the shipped model."),
+        ] = None,
+        avg_len: Annotated[
+            float | None,
+            typer.Option(
+                help="Corpus mean length in kept words. Default: the IDF corpus' mean, else "
+                "the document's own length."
+            ),
+        ] = None,
+        idf_corpus: Annotated[
+            Path | None,
+            typer.Option(
+                help="Documents for IDF: one per line, or a BEIR corpus.jsonl. Without it "
+                "every IDF is 1.0."
+            ),
+        ] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    ) -> None:
+        """Split a document's score for a query into per-word IDF x tf x cos contributions."""
+        from minicoil.cli import load_model
+        from minicoil.eval.explain import explain as run_explain
+        from minicoil.eval.explain import format_explanation
+        from minicoil.eval.wordplot import iter_texts
+
+        if avg_len is not None and avg_len <= 0:
+            raise ValueError(f"--avg-len must be positive, got {avg_len}")
+        mc = load_model(model)
+        corpus = iter_texts(idf_corpus) if idf_corpus is not None else None
+        result = run_explain(mc, query, document, avg_len=avg_len, corpus=corpus)
+        if as_json:
+            typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        else:
+            typer.echo(format_explanation(result))
+
+    @app.command()
+    @_guard
+    def plot(
+        word: Annotated[str, typer.Argument(help="The word whose meanings are drawn.")],
+        data: Annotated[
+            Path,
+            typer.Option(
+                "--data", "-d", help="Texts: one per line, or a BEIR corpus.jsonl (streamed)."
+            ),
+        ],
+        model: Annotated[
+            Path | None,
+            typer.Option("--model", "-m", help="Model folder. Default: the shipped model."),
+        ] = None,
+        samples: Annotated[int, typer.Option(min=2, help="Texts to use at most.")] = 200,
+        clusters: Annotated[int, typer.Option(min=1, help="k-means clusters.")] = 3,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="PNG path. Default: WORD.png.")
+        ] = None,
+        batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
+    ) -> None:
+        """Cluster one word's meaning vectors over sentences containing it and draw them."""
+        from minicoil.cli import load_model
+        from minicoil.eval.wordplot import plot_word
+
+        mc = load_model(model)
+        target = output or Path(f"{word.strip().lower() or 'word'}.png")
+        result = plot_word(
+            mc, word, data, target, samples=samples, clusters=clusters, batch_size=batch_size
+        )
+        summary = result.summary()
+        typer.echo(
+            f"{word} (stem {summary['stem']}, head {summary['vocab_id']}): "
+            f"{summary['n_sentences']} texts, cluster sizes {summary['cluster_sizes']}"
+        )
+        for cluster, examples in summary["examples"].items():
+            for text in examples:
+                typer.echo(f"  [{int(cluster) + 1}] {text}")
+        typer.echo(f"wrote {target}", err=True)

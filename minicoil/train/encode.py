@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from minicoil.align import mean_by_group, token_word_pairs
 from minicoil.backbone import Backbone
 from minicoil.io import write_json
+from minicoil.memory import release_memory
 from minicoil.text import TextProcessor, Vocabulary
 from minicoil.train.corpus import CorpusError, file_fingerprint, iter_lines
 from minicoil.train.sample import Selection, vocab_fingerprint
@@ -256,6 +257,7 @@ def encode_samples(
         )
         state["chunks_done"] = c + 1
         write_json(state_path, state)
+        release_memory()
         bar.update(1)
     bar.close()
     return EncodedSamples.open(out_dir, selection)

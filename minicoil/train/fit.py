@@ -28,6 +28,7 @@ import torch
 from tqdm.auto import tqdm
 
 from minicoil.io import atomic_file, write_json
+from minicoil.memory import release_memory
 from minicoil.train.encode import EncodedSamples
 from minicoil.train.targets import mine_triplets, umap_targets
 
@@ -284,6 +285,7 @@ def fit_heads(
             with atomic_file(path, "wb") as handle:
                 np.savez(handle, weights=weights, stats=json.dumps(chunk_stats), seconds=elapsed)
             done_now += 1
+            release_memory()
         with np.load(path) as data:
             heads[words.start : words.stop] = data["weights"]
             stats.extend(json.loads(str(data["stats"])))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import platform
 import resource
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -106,6 +108,7 @@ def run_pipeline(
     """Train a model from raw text. ``stop_after=("encode"|"fit", n)`` stops after n chunks of
     that step, as a kill would (for resume tests); the function then returns None."""
     config = config or TrainConfig()
+    _terminate_cleanly()
     work = WorkDir(Path(work_dir))
     work.root.mkdir(parents=True, exist_ok=True)
     timer = _Timer(work.timings)
@@ -200,6 +203,19 @@ def run_pipeline(
             processor=processor,
         ),
     )
+
+
+def _terminate_cleanly() -> None:
+    """Turn SIGTERM (``kill``, a session ending) into SystemExit so that ``finally`` blocks run
+    and the interrupted step's wall time still reaches ``timings.json``. SIGKILL cannot be
+    caught: then only the finished steps' times are kept."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
 
 
 def _command_line() -> str | None:

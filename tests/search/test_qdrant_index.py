@@ -99,9 +99,15 @@ def test_server_side_fusion_equals_fusion_functions(index: SearchIndex, method: 
     sparse, dense = single_runs(index, n)
     want = fusion.rrf([sparse, dense], k=60) if method == "rrf" else fusion.dbsf([sparse, dense])
     hits = index.search(QUERY, mode="hybrid", fusion=method, limit=n, candidates=n)  # type: ignore[arg-type]
-    assert {h.doc_id: h.score for h in hits} == pytest.approx(dict(fusion.ranked(want, n)))
-    # the same ranking; documents with equal fused scores (RRF ties are common) in any order
-    assert tie_groups([(h.doc_id, h.score) for h in hits]) == tie_groups(fusion.ranked(want, n))
+    # every hit carries its fused score, and the top-n scores are the same; which of several
+    # documents tied at the cut makes it in is up to each side's tie-breaking (RRF ties are
+    # common), so only complete tie groups are compared by identity
+    assert [h.score for h in hits] == pytest.approx([s for _, s in fusion.ranked(want, n)])
+    for h in hits:
+        assert h.score == pytest.approx(want[h.doc_id])
+    got_groups = tie_groups([(h.doc_id, h.score) for h in hits])
+    want_groups = tie_groups(fusion.ranked(want, n))
+    assert got_groups[:-1] == want_groups[:-1]
 
 
 def tie_groups(ranking: list[tuple[str, float]]) -> list[set[str]]:

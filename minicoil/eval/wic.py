@@ -1,0 +1,357 @@
+"""Word-in-Context (WiC): do the meaning vectors tell word senses apart?
+
+WiC pairs two sentences that share a target word and says whether the word has the same sense
+in both. A representation is scored by the cosine of the target's vectors in the two sentences,
+with one threshold ("same sense" when cosine >= threshold) picked to maximise accuracy on
+train+dev and reported on test, the usual protocol for unsupervised WiC baselines.
+
+Three representations are compared, so a head's 4 numbers can be judged against what they
+compress and against chance compression:
+
+- ``raw``: the backbone's contextual embedding of the target (hidden-d);
+- ``meaning``: the model's head applied to it (the vector miniCOIL indexes);
+- ``random4``: a seeded Gaussian projection of the raw vector to 4-d (mean and std over seeds).
+
+The target is located by its whitespace-token index (WiC sentences are pre-tokenized); its
+vector is the mean of the backbone tokens overlapping that token's character span, the same
+offset-based alignment as inference (:func:`minicoil.align.token_word_pairs`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from minicoil.align import mean_by_group, token_word_pairs
+from minicoil.eval.beir import DatasetError
+
+if TYPE_CHECKING:
+    from minicoil.backbone import Backbone
+    from minicoil.model import MiniCOIL
+
+__all__ = [
+    "SPLITS",
+    "WicPair",
+    "best_threshold",
+    "evaluate_wic",
+    "load_wic",
+    "load_wic_split",
+    "span_embeddings",
+    "token_span",
+]
+
+SPLITS = ("train", "dev", "test")
+RANDOM_SEEDS = (0, 1, 2, 3, 4)
+RANDOM_DIM = 4
+NO_HEAD_COSINE = 1.0
+"""Cosine given to a pair whose word has no head: "same sense", what plain BM25 assumes."""
+
+_TOKEN = re.compile(r"\S+")
+_WORD = re.compile(r"\w+")
+_INDEX = re.compile(r"([0-9]+)-([0-9]+)")
+
+
+@dataclass(frozen=True)
+class WicPair:
+    """One WiC instance: target lemma, POS, whitespace-token index of the target in each
+    sentence, the two sentences, and the gold label (True = same sense)."""
+
+    lemma: str
+    pos: str
+    index1: int
+    index2: int
+    sentence1: str
+    sentence2: str
+    label: bool
+
+
+def token_span(sentence: str, index: int) -> tuple[int, int]:
+    """Character span ``[start, end)`` of the ``index``-th whitespace token of ``sentence``."""
+    for i, match in enumerate(_TOKEN.finditer(sentence)):
+        if i == index:
+            return match.start(), match.end()
+    raise IndexError(f"token {index} out of range")
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise DatasetError(f"{path}: file not found") from None
+    lines = raw.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    out = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            out.append(line.decode("utf-8").rstrip("\r"))
+        except UnicodeDecodeError:
+            raise DatasetError(f"{path}, line {number}: not valid UTF-8") from None
+    return out
+
+
+def load_wic_split(data_dir: str | Path, split: str) -> list[WicPair]:
+    """Read ``<split>/<split>.data.txt`` and ``<split>/<split>.gold.txt`` of a WiC folder.
+
+    Every problem is a :class:`DatasetError` naming the file and 1-based line: a skipped line
+    would silently change the accuracy being compared with published numbers.
+    """
+    folder = Path(data_dir) / split
+    data_path, gold_path = folder / f"{split}.data.txt", folder / f"{split}.gold.txt"
+    data, gold = _read_lines(data_path), _read_lines(gold_path)
+    if len(data) != len(gold):
+        raise DatasetError(
+            f"{gold_path}: {len(gold)} labels for {len(data)} instances in {data_path}"
+        )
+    pairs = []
+    for number, (line, label) in enumerate(zip(data, gold, strict=True), start=1):
+        where = f"{data_path}, line {number}"
+        columns = line.split("\t")
+        if len(columns) != 5:
+            raise DatasetError(f"{where}: expected 5 tab-separated columns, got {len(columns)}")
+        lemma, pos, index, sentence1, sentence2 = columns
+        match = _INDEX.fullmatch(index.strip())
+        if match is None:
+            raise DatasetError(f"{where}: index column {index!r} is not of the form i-j")
+        index1, index2 = int(match.group(1)), int(match.group(2))
+        for which, sentence, i in ((1, sentence1, index1), (2, sentence2, index2)):
+            n_tokens = len(_TOKEN.findall(sentence))
+            if i >= n_tokens:
+                raise DatasetError(
+                    f"{where}: index {i} is out of range for sentence {which} "
+                    f"({n_tokens} whitespace tokens)"
+                )
+        value = label.strip()
+        if value not in ("T", "F"):
+            raise DatasetError(f"{gold_path}, line {number}: label {label!r} is not T or F")
+        pairs.append(WicPair(lemma, pos, index1, index2, sentence1, sentence2, label=value == "T"))
+    if not pairs:
+        raise DatasetError(f"{data_path}: no instances")
+    return pairs
+
+
+def load_wic(data_dir: str | Path, splits: Sequence[str] = SPLITS) -> dict[str, list[WicPair]]:
+    """All splits of a WiC folder (``train``, ``dev``, ``test`` by default)."""
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise DatasetError(f"{folder}: WiC folder not found")
+    return {split: load_wic_split(folder, split) for split in splits}
+
+
+def span_embeddings(
+    backbone: Backbone,
+    texts: Sequence[str],
+    spans: Sequence[tuple[int, int, int]],
+    batch_size: int = 32,
+    chunk: int | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean backbone token embedding over each ``(text index, start, end)`` character span.
+
+    Returns ``(vectors (n, hidden), token counts (n,))``; a span no token reaches gets a zero
+    vector and count 0. Texts are encoded once each, in chunks, and token embeddings are
+    dropped after each chunk, so memory stays at the size of the result.
+    """
+    n = len(spans)
+    out = np.zeros((n, backbone.hidden_size), dtype=np.float32)
+    counts = np.zeros(n, dtype=np.int64)
+    by_text: dict[int, list[int]] = {}
+    for k, (t, _, _) in enumerate(spans):
+        by_text.setdefault(t, []).append(k)
+    order = sorted(by_text)
+    step = chunk or max(8 * batch_size, 256)
+    for s in range(0, len(order), step):
+        block = order[s : s + step]
+        tokenized = backbone.tokenize([texts[t] for t in block])
+        token_embs, _ = backbone.embed(tokenized, batch_size=batch_size)
+        pair_tok, pair_span, tok_base = [], [], 0
+        for j, t in enumerate(block):
+            ks = sorted(by_text[t], key=lambda k: spans[k][1])
+            for k in ks:  # spans of one text may overlap: align them one at a time
+                tok, _ = token_word_pairs(
+                    tokenized[j].offsets,
+                    np.asarray([spans[k][1]], dtype=np.int64),
+                    np.asarray([spans[k][2]], dtype=np.int64),
+                )
+                pair_tok.append(tok + tok_base)
+                pair_span.append(np.full(len(tok), k, dtype=np.int64))
+            tok_base += len(tokenized[j].input_ids)
+        if not pair_tok or tok_base == 0:
+            continue
+        tokens = torch.cat(token_embs)
+        tok_idx = torch.from_numpy(np.concatenate(pair_tok))
+        span_idx = torch.from_numpy(np.concatenate(pair_span))
+        means, cnt = mean_by_group(tokens[tok_idx], span_idx, n)
+        hit = cnt > 0
+        out[hit.numpy()] = means[hit].numpy()
+        counts += cnt.numpy()
+    return out, counts
+
+
+def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine; 0.0 where either vector is zero (no token reached the word)."""
+    a, b = a.astype(np.float64), b.astype(np.float64)
+    norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    dots = np.einsum("nd,nd->n", a, b)
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms > 0)
+
+
+def best_threshold(scores: np.ndarray, labels: np.ndarray) -> tuple[float, float]:
+    """``(threshold, accuracy)`` maximising accuracy of ``score >= threshold`` == label.
+
+    Candidates are midpoints between consecutive distinct scores plus one below the minimum
+    (everything "same") and one above the maximum (everything "different"); ties in accuracy
+    go to the lowest threshold, so the choice is deterministic.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    labels = np.asarray(labels, dtype=bool)
+    if len(scores) == 0:
+        raise ValueError("no scores to choose a threshold on")
+    order = np.argsort(scores, kind="stable")
+    s, y = scores[order], labels[order]
+    n = len(s)
+    # Cut at k predicts "different" for the k lowest: correct = F among them + T among the rest.
+    false_below = np.concatenate([[0], np.cumsum(~y)])
+    true_above = int(y.sum()) - np.concatenate([[0], np.cumsum(y)])
+    correct = false_below + true_above
+    valid = np.ones(n + 1, dtype=bool)
+    valid[1:n] = s[1:] > s[:-1]  # never cut between equal scores
+    best = int(np.flatnonzero(valid & (correct == correct[valid].max()))[0])
+    if best == 0:
+        threshold = s[0] - 1.0
+    elif best == n:
+        threshold = s[-1] + 1.0
+    else:
+        threshold = (s[best - 1] + s[best]) / 2.0
+    return float(threshold), float(correct[best] / n)
+
+
+def _accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float | None:
+    if len(scores) == 0:
+        return None
+    return float(np.mean((np.asarray(scores) >= threshold) == np.asarray(labels, dtype=bool)))
+
+
+def _evaluate_scores(
+    scores: dict[str, np.ndarray], labels: dict[str, np.ndarray]
+) -> dict[str, float | None]:
+    fit_scores = np.concatenate([scores["train"], scores["dev"]])
+    fit_labels = np.concatenate([labels["train"], labels["dev"]])
+    if len(fit_scores) == 0 or len(scores["test"]) == 0:
+        return {"test_accuracy": None, "threshold": None, "train_dev_accuracy": None}
+    threshold, fit_accuracy = best_threshold(fit_scores, fit_labels)
+    return {
+        "test_accuracy": _accuracy(scores["test"], labels["test"], threshold),
+        "threshold": threshold,
+        "train_dev_accuracy": fit_accuracy,
+    }
+
+
+def _target_stem(model: MiniCOIL, sentence: str, start: int, end: int) -> str:
+    """The stem of the target token's first word (WiC tokens are words, maybe with an
+    apostrophe piece); empty when the token holds no word character."""
+    match = _WORD.search(sentence, start, end)
+    return model.processor.stem(match.group().lower()) if match else ""
+
+
+def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) -> dict[str, Any]:
+    """WiC accuracy of the raw embedding, the model's meanings and random 4-d projections.
+
+    Each distinct sentence is encoded once. A pair is *covered* by the heads when both
+    occurrences resolve to the same vocabulary id and get a non-zero meaning; uncovered pairs
+    get cosine :data:`NO_HEAD_COSINE` ("same sense", as BM25 treats every match), so the
+    all-pairs accuracy shows what the model does on real text, and ``covered`` shows what the
+    heads do where they exist.
+    """
+    data = load_wic(data_dir)
+    sentences: dict[str, int] = {}
+    spans: list[tuple[int, int, int]] = []
+    stems: list[str] = []
+    for pairs in data.values():
+        for pair in pairs:
+            for sentence, index in ((pair.sentence1, pair.index1), (pair.sentence2, pair.index2)):
+                t = sentences.setdefault(sentence, len(sentences))
+                start, end = token_span(sentence, index)
+                spans.append((t, start, end))
+                stems.append(_target_stem(model, sentence, start, end))
+    texts = list(sentences)
+    raw, counts = span_embeddings(model.backbone, texts, spans, batch_size=batch_size)
+    ids = np.asarray(model.vocab.ids(stems), dtype=np.int64)
+    meaning = np.zeros((len(spans), model.config.dim), dtype=np.float32)
+    has = (ids > 0) & (counts > 0)
+    if has.any():
+        meaning[has] = model.heads.apply(
+            torch.from_numpy(raw[has]), torch.from_numpy(ids[has])
+        ).numpy()
+    has_meaning = np.abs(meaning).sum(axis=1) > 0
+
+    # Occurrences were appended pair by pair: rows 2p and 2p+1 are pair p's two sentences.
+    sizes = {split: len(pairs) for split, pairs in data.items()}
+    bounds = np.cumsum([0, *sizes.values()])
+    first, second = np.arange(0, len(spans), 2), np.arange(1, len(spans), 2)
+    labels_all = np.asarray([p.label for pairs in data.values() for p in pairs], dtype=bool)
+
+    def per_split(values: np.ndarray, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        out = {}
+        for i, split in enumerate(data):
+            sl = slice(bounds[i], bounds[i + 1])
+            out[split] = values[sl] if mask is None else values[sl][mask[sl]]
+        return out
+
+    labels = per_split(labels_all)
+    raw_cos = _cosine(raw[first], raw[second])
+    covered = has_meaning[first] & has_meaning[second] & (ids[first] == ids[second])
+    meaning_cos = np.where(covered, _cosine(meaning[first], meaning[second]), NO_HEAD_COSINE)
+    missing_tokens = (counts[first] == 0) | (counts[second] == 0)
+
+    methods: dict[str, Any] = {}
+    methods["raw"] = {
+        **_evaluate_scores(per_split(raw_cos), labels),
+        "dim": int(raw.shape[1]),
+        "coverage": float(1.0 - missing_tokens[bounds[2] :].mean()),
+    }
+    covered_result = _evaluate_scores(
+        per_split(meaning_cos, covered), per_split(labels_all, covered)
+    )
+    methods["meaning"] = {
+        **_evaluate_scores(per_split(meaning_cos), labels),
+        "dim": int(model.config.dim),
+        "coverage": float(covered[bounds[2] :].mean()),
+        "pairs_without_head": {s: int((~v).sum()) for s, v in per_split(covered).items()},
+        "fallback": f"a pair without a head gets cosine {NO_HEAD_COSINE} (same sense)",
+        "covered": {
+            **covered_result,
+            "n_pairs": {s: int(v.sum()) for s, v in per_split(covered).items()},
+        },
+    }
+    per_seed = []
+    for seed in RANDOM_SEEDS:
+        rng = np.random.default_rng(seed)
+        projection = rng.standard_normal((raw.shape[1], RANDOM_DIM))
+        projected = raw.astype(np.float64) @ projection
+        result = _evaluate_scores(per_split(_cosine(projected[first], projected[second])), labels)
+        per_seed.append({"seed": seed, **result})
+    accuracies = np.asarray([r["test_accuracy"] for r in per_seed], dtype=np.float64)
+    methods["random4"] = {
+        "test_accuracy": float(accuracies.mean()),
+        "std": float(accuracies.std()),
+        "dim": RANDOM_DIM,
+        "coverage": methods["raw"]["coverage"],
+        "per_seed": per_seed,
+    }
+    test_labels = labels["test"]
+    return {
+        "dataset": str(data_dir),
+        "n_pairs": sizes,
+        "n_sentences": len(texts),
+        "missing_tokens": int(missing_tokens.sum()),
+        "majority_test_accuracy": float(max(test_labels.mean(), 1 - test_labels.mean())),
+        "protocol": "cosine >= threshold means same sense; threshold maximises train+dev "
+        "accuracy; accuracy reported on test",
+        "methods": methods,
+    }
