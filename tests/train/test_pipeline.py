@@ -172,3 +172,17 @@ def test_train_command(corpus: Path, wordpiece_dir: Path, tmp_path: Path) -> Non
         app, ["train", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]
     )
     assert bad.exit_code == 2 and "no such file" in bad.output
+
+
+def test_encoded_folder_without_meta_still_resumes(
+    corpus: Path, wordpiece_dir: Path, tmp_path: Path
+) -> None:
+    """A run killed between its last chunk and its metadata (or an older version's folder)."""
+    config = tiny_config(wordpiece_dir)
+    run_pipeline(
+        [corpus], tmp_path / "m", tmp_path / "w", config, progress=False, stop_after=("fit", 0)
+    )
+    (tmp_path / "w" / "encoded" / "meta.json").unlink()
+    assert (
+        run_pipeline([corpus], tmp_path / "m", tmp_path / "w", config, progress=False) is not None
+    )
