@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
-from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +18,7 @@ from typing import Literal, overload
 import numpy as np
 import torch
 
-from minicoil.align import mean_by_group, token_word_pairs
-from minicoil.backbone import DEFAULT_BACKBONE, Backbone, Tokenized, resolve_backbone_path
+from minicoil.backbone import DEFAULT_BACKBONE, Backbone, resolve_backbone_path
 from minicoil.card import render_model_card
 from minicoil.config import (
     CARD_FILE,
@@ -33,7 +31,8 @@ from minicoil.config import (
 )
 from minicoil.heads import Heads
 from minicoil.io import atomic_dir, write_json
-from minicoil.sparse import SparseVector, bm25_tf, build_sparse, oov_index, oov_shift
+from minicoil.meaning import Meaning, analyse, assemble_sparse, text_meanings
+from minicoil.sparse import SparseVector, oov_shift
 from minicoil.text import TextProcessor, Vocabulary
 from minicoil.vocab_io import load_stopwords, load_vocab, save_stopwords, save_vocab
 
@@ -51,19 +50,6 @@ class CorpusStats:
     @property
     def avg_len(self) -> float:
         return self.total_len / self.n_docs if self.n_docs else 0.0
-
-
-@dataclass(frozen=True)
-class _Analysis:
-    """One text's kept words: spans, stems and vocabulary ids."""
-
-    starts: np.ndarray
-    ends: np.ndarray
-    stems: list[str]
-    ids: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.stems)
 
 
 Encoded = SparseVector | tuple[SparseVector, np.ndarray]
@@ -379,126 +365,36 @@ class MiniCOIL:
             position += len(block)
             yield from self._encode_block(block, query, avg_len, dense, batch_size)
 
-    def _analyse(self, text: str) -> _Analysis:
-        words = self.processor.words(text)
-        stems = [w.stem for w in words]
-        return _Analysis(
-            np.fromiter((w.start for w in words), dtype=np.int64, count=len(words)),
-            np.fromiter((w.end for w in words), dtype=np.int64, count=len(words)),
-            stems,
-            np.asarray(self.vocab.ids(stems), dtype=np.int64),
-        )
-
     def _encode_block(
         self, texts: list[str], query: bool, avg_len: float, dense: bool, batch_size: int
     ) -> list[Encoded]:
-        analyses = [self._analyse(t) for t in texts]
-        run = [i for i, a in enumerate(analyses) if dense or bool((a.ids > 0).any())]
-        meanings: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        analyses = [analyse(t, self.processor, self.vocab) for t in texts]
+        run = [i for i, a in enumerate(analyses) if dense or a.has_vocab_words]
+        meanings: dict[int, Meaning] = {}
         dense_out: torch.Tensor | None = None
         if run:
             tokenized = self.backbone.tokenize([texts[i] for i in run])
             token_embs, dense_vecs = self.backbone.embed(tokenized, batch_size=batch_size)
-            meanings = self._meanings(analyses, run, tokenized, token_embs)
+            meanings = text_meanings(analyses, run, tokenized, token_embs, self.heads)
             if dense:
                 dense_out = torch.empty((len(texts), dense_vecs.shape[1]))
                 dense_out[run] = dense_vecs
+        config = self.config
         results: list[Encoded] = []
         for i, analysis in enumerate(analyses):
-            sparse = self._sparse(analysis, meanings.get(i), query, avg_len)
+            sparse = assemble_sparse(
+                analysis,
+                meanings.get(i),
+                self.vocab,
+                query=query,
+                avg_len=avg_len,
+                k=config.k,
+                b=config.b,
+                dim=config.dim,
+                shift=self._shift,
+            )
             results.append((sparse, dense_out[i].numpy()) if dense_out is not None else sparse)
         return results
-
-    def _meanings(
-        self,
-        analyses: list[_Analysis],
-        run: list[int],
-        tokenized: list[Tokenized],
-        token_embs: list[torch.Tensor],
-    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """Per text: (vocabulary ids, unit meaning per id), averaged over occurrences.
-
-        All occurrences of the block go through the heads in one batched call.
-        """
-        pair_tok, pair_occ, occ_text, occ_ids = [], [], [], []
-        tok_base = occ_base = 0
-        for j, i in enumerate(run):
-            mask = analyses[i].ids > 0
-            n_occ = int(mask.sum())
-            if n_occ:
-                t, w = token_word_pairs(
-                    tokenized[j].offsets, analyses[i].starts[mask], analyses[i].ends[mask]
-                )
-                pair_tok.append(t + tok_base)
-                pair_occ.append(w + occ_base)
-                occ_text.append(np.full(n_occ, i, dtype=np.int64))
-                occ_ids.append(analyses[i].ids[mask])
-            tok_base += len(tokenized[j].input_ids)
-            occ_base += n_occ
-        if occ_base == 0:
-            return {}
-        all_tokens = torch.cat(token_embs)
-        tok_idx = torch.from_numpy(np.concatenate(pair_tok))
-        occ_idx = torch.from_numpy(np.concatenate(pair_occ))
-        x, counts = mean_by_group(all_tokens[tok_idx], occ_idx, occ_base)
-        ids = torch.from_numpy(np.concatenate(occ_ids))
-        unit = torch.zeros((occ_base, self.config.dim))
-        has = counts > 0
-        if bool(has.any()):
-            unit[has] = self.heads.apply(x[has], ids[has])
-        texts_arr = np.concatenate(occ_text)
-        key = texts_arr * (self.config.vocab_size + 1) + ids.numpy()
-        groups, inverse = np.unique(key, return_inverse=True)
-        avg, _ = mean_by_group(unit, torch.from_numpy(inverse), len(groups))
-        avg = torch.nn.functional.normalize(avg, dim=-1).numpy()
-        group_text = groups // (self.config.vocab_size + 1)
-        group_id = groups % (self.config.vocab_size + 1)
-        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        bounds = np.flatnonzero(np.diff(group_text)) + 1
-        for sel in np.split(np.arange(len(groups)), bounds):
-            out[int(group_text[sel[0]])] = (group_id[sel], avg[sel])
-        return out
-
-    def _sparse(
-        self,
-        analysis: _Analysis,
-        meaning: tuple[np.ndarray, np.ndarray] | None,
-        query: bool,
-        avg_len: float,
-    ) -> SparseVector:
-        """One text's vector. A vocabulary word that got no usable meaning (no token reached
-        it, or a zero head) is indexed like an out-of-vocabulary word rather than lost."""
-        doc_len = len(analysis)
-        k, b = self.config.k, self.config.b
-        vocab_counts = Counter(int(i) for i in analysis.ids if i > 0)
-        oov_counts: Counter[int] = Counter()
-        for stem, wid in zip(analysis.stems, analysis.ids, strict=True):
-            if wid == 0:
-                oov_counts[oov_index(stem, self._shift)] += 1
-        keep_ids: list[int] = []
-        keep_vecs: list[np.ndarray] = []
-        if meaning is not None:
-            for wid, vec in zip(meaning[0].tolist(), meaning[1], strict=True):
-                if float(np.abs(vec).sum()) > 0.0:
-                    keep_ids.append(wid)
-                    keep_vecs.append(vec)
-        kept = set(keep_ids)
-        for wid, count in vocab_counts.items():
-            if wid not in kept:
-                oov_counts[oov_index(self.vocab.stems[wid - 1], self._shift)] += count
-
-        def weight(count: int) -> float:
-            return 1.0 if query else float(bm25_tf(count, doc_len, avg_len, k, b))
-
-        oov_idx = sorted(oov_counts)
-        return build_sparse(
-            keep_ids,
-            np.asarray(keep_vecs, dtype=np.float32).reshape(len(keep_ids), self.config.dim),
-            [weight(vocab_counts[w]) for w in keep_ids],
-            oov_idx,
-            [weight(oov_counts[i]) for i in oov_idx],
-            self.config.dim,
-        )
 
 
 def _as_texts(texts: str | Iterable[str]) -> Iterable[str]:
