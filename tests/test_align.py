@@ -44,3 +44,15 @@ def test_mean_by_group() -> None:
     means, counts = mean_by_group(values, torch.tensor([0, 0, 2]), 3)
     assert means.tolist() == [[2.0, 1.0], [0.0, 0.0], [5.0, 5.0]]
     assert counts.tolist() == [2, 0, 1]
+
+
+def test_span_means_shared_rows_and_overlapping_spans() -> None:
+    from minicoil.align import span_means
+
+    offsets = [np.array([[0, 2], [3, 5], [6, 8]]), np.array([[0, 4]])]
+    embs = [torch.tensor([[1.0, 0.0], [3.0, 0.0], [5.0, 2.0]]), torch.tensor([[7.0, 7.0]])]
+    # text 0: rows 0 (tokens 0 and 2, two occurrences) and 1 (token 1); overlapping span -> row 2
+    spans = [[(0, 2, 0), (6, 8, 0), (3, 5, 1), (0, 5, 2)], [(1, 3, 3)]]
+    means, counts = span_means(offsets, embs, spans, 5)
+    assert means.tolist() == [[3.0, 1.0], [3.0, 0.0], [2.0, 0.0], [7.0, 7.0], [0.0, 0.0]]
+    assert counts.tolist() == [2, 1, 2, 1, 0]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from minicoil.align import mean_by_group, token_word_pairs
+from minicoil.align import span_means
 from minicoil.eval.beir import DatasetError
 
 if TYPE_CHECKING:
@@ -169,24 +169,11 @@ def span_embeddings(
         block = order[s : s + step]
         tokenized = backbone.tokenize([texts[t] for t in block])
         token_embs, _ = backbone.embed(tokenized, batch_size=batch_size)
-        pair_tok, pair_span, tok_base = [], [], 0
-        for j, t in enumerate(block):
-            ks = sorted(by_text[t], key=lambda k: spans[k][1])
-            for k in ks:  # spans of one text may overlap: align them one at a time
-                tok, _ = token_word_pairs(
-                    tokenized[j].offsets,
-                    np.asarray([spans[k][1]], dtype=np.int64),
-                    np.asarray([spans[k][2]], dtype=np.int64),
-                )
-                pair_tok.append(tok + tok_base)
-                pair_span.append(np.full(len(tok), k, dtype=np.int64))
-            tok_base += len(tokenized[j].input_ids)
-        if not pair_tok or tok_base == 0:
+        per_text = [[(spans[k][1], spans[k][2], k) for k in by_text[t]] for t in block]
+        offsets = [tok.offsets for tok in tokenized]
+        means, cnt = span_means(offsets, token_embs, per_text, n)
+        if means.shape[1] == 0:
             continue
-        tokens = torch.cat(token_embs)
-        tok_idx = torch.from_numpy(np.concatenate(pair_tok))
-        span_idx = torch.from_numpy(np.concatenate(pair_span))
-        means, cnt = mean_by_group(tokens[tok_idx], span_idx, n)
         hit = cnt > 0
         out[hit.numpy()] = means[hit].numpy()
         counts += cnt.numpy()

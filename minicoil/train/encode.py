@@ -37,7 +37,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from minicoil.align import mean_by_group, token_word_pairs
+from minicoil.align import span_means
 from minicoil.backbone import Backbone
 from minicoil.io import write_json
 from minicoil.memory import release_memory
@@ -133,22 +133,10 @@ def _word_inputs(
     """
     tokenized = backbone.tokenize(texts)
     token_embs, dense = backbone.embed(tokenized, batch_size=batch_size)
-    pair_tok, pair_row = [], []
-    base = 0
-    for tok, spans in zip(tokenized, targets, strict=True):
-        if spans:
-            spans = sorted(spans)
-            starts = np.array([s for s, _, _ in spans], dtype=np.int64)
-            ends = np.array([e for _, e, _ in spans], dtype=np.int64)
-            rows = np.array([r for _, _, r in spans], dtype=np.int64)
-            t, w = token_word_pairs(tok.offsets, starts, ends)
-            pair_tok.append(t + base)
-            pair_row.append(rows[w])
-        base += len(tok.input_ids)
-    if not pair_tok:
-        return torch.zeros((n_rows, backbone.hidden_size)), torch.zeros(n_rows), dense
-    tokens = torch.cat(token_embs)[torch.from_numpy(np.concatenate(pair_tok))]
-    means, counts = mean_by_group(tokens, torch.from_numpy(np.concatenate(pair_row)), n_rows)
+    offsets = [tok.offsets for tok in tokenized]
+    means, counts = span_means(offsets, token_embs, targets, n_rows)
+    if means.shape[1] == 0:
+        means = torch.zeros((n_rows, backbone.hidden_size))
     return means, counts, dense
 
 
