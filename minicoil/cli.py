@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from minicoil.backbone import BackboneError
+from minicoil.cli_common import fail
 from minicoil.cli_eval import register as register_eval
 from minicoil.cli_search import register as register_search
 from minicoil.cli_train import register as register_training
@@ -34,11 +35,6 @@ ModelOption = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
 def load_model(path: Path | None):
     """Load a model folder, turning format problems into a one-line CLI error."""
     from minicoil.model import MiniCOIL
@@ -49,7 +45,7 @@ def load_model(path: Path | None):
             return MiniCOIL.bm25()
         return MiniCOIL.from_pretrained(folder)
     except (ModelFormatError, HeadsError, BackboneError) as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -78,7 +74,7 @@ def encode(
     if not items or items == ["-"]:
         items = [line.rstrip("\n") for line in sys.stdin]
     if not items:
-        raise _fail("no text given (pass TEXT arguments or lines on stdin)")
+        raise fail("no text given (pass TEXT arguments or lines on stdin)")
     mc = load_model(model)
     if query:
         stream = (
@@ -91,7 +87,7 @@ def encode(
             stats = mc.fit(items)
             avg_len = stats.avg_len if stats.avg_len > 0 else 1.0
         elif avg_len <= 0:
-            raise _fail(f"--avg-len must be positive, got {avg_len}")
+            raise fail(f"--avg-len must be positive, got {avg_len}")
         stream = (
             mc.encode_document(items, batch_size=batch_size, avg_len=avg_len, dense=True)
             if dense

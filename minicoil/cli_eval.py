@@ -8,37 +8,13 @@ table and turn expected failures into one ``error:`` line.
 
 from __future__ import annotations
 
-import functools
 import json
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _guard(fn: F) -> F:
-    """Bad data (``DatasetError`` names file and line), bad options, unwritable output or a
-    missing optional dependency become one ``error:`` line and exit code 2, not a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except (ValueError, OSError, ImportError) as exc:
-            lines = str(exc).strip().splitlines()
-            raise _fail(lines[0] if lines else type(exc).__name__) from None
-
-    return wrapper  # type: ignore[return-value]
+from minicoil.cli_common import format_columns, guard
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -47,7 +23,6 @@ def format_table(results: dict[str, Any]) -> str:
     metrics = list(results["settings"]["metrics"])
     latency = results.get("timing", {}).get("queries", {}).get("latency", {})
     header = ["system", *metrics, "p50 ms"]
-    widths = [max(8, len(h)) for h in header]
     rows = [header]
     for name, values in systems.items():
         p50 = latency.get(name, {}).get("p50_ms")
@@ -58,15 +33,7 @@ def format_table(results: dict[str, Any]) -> str:
                 f"{p50:.1f}" if p50 is not None else "-",
             ]
         )
-    lines = [
-        "  ".join(
-            cell.ljust(width) if i == 0 else cell.rjust(width)
-            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
-        )
-        for row in rows
-    ]
-    lines.insert(1, "  ".join("-" * width for width in widths))
-    return "\n".join(lines)
+    return format_columns(rows, min_width=8)
 
 
 def format_wic_table(results: dict[str, Any]) -> str:
@@ -108,23 +75,14 @@ def format_wic_table(results: dict[str, Any]) -> str:
             f"{rand['coverage']:.3f}",
         ],
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = [
-        "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(r, widths, strict=True))
-        )
-        for r in rows
-    ]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return format_columns(rows)
 
 
 def register(app: typer.Typer) -> None:
     """Add the ``benchmark``, ``eval-wic``, ``explain`` and ``plot`` commands to ``app``."""
 
     @app.command()
-    @_guard
+    @guard
     def benchmark(
         data: Annotated[
             Path, typer.Option("--data", "-d", help="BEIR folder (corpus, queries, qrels/).")
@@ -187,7 +145,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("eval-wic")
-    @_guard
+    @guard
     def eval_wic(
         data: Annotated[
             Path, typer.Option("--data", "-d", help="WiC folder (train/, dev/, test/).")
@@ -221,7 +179,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"wrote {output}", err=True)
 
     @app.command()
-    @_guard
+    @guard
     def explain(
         query: Annotated[str, typer.Argument(help="The query.")],
         document: Annotated[str, typer.Argument(help="The document.")],
@@ -262,7 +220,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(format_explanation(result))
 
     @app.command()
-    @_guard
+    @guard
     def plot(
         word: Annotated[str, typer.Argument(help="The word whose meanings are drawn.")],
         data: Annotated[

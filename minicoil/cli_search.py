@@ -6,16 +6,14 @@ Both default to Qdrant's embedded local mode in ``./qdrant_data`` (nothing to in
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 
+from minicoil.cli_common import fail, guard_with
 from minicoil.eval.beir import CORPUS_FILE, DatasetError, indexable_text, iter_corpus
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 Collection = Annotated[str, typer.Option("--collection", "-c", help="Qdrant collection name.")]
 Url = Annotated[
@@ -36,36 +34,15 @@ ModelOption = Annotated[
 DEFAULT_STORAGE = Path("qdrant_data")
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _expected_errors() -> tuple[type[BaseException], ...]:
-    """Failures a user can fix, reported as one line; imported late to keep startup fast."""
+def _qdrant_errors() -> tuple[type[BaseException], ...]:
+    """Qdrant client failures (unreachable server, rejected request); imported late to keep
+    startup fast."""
     from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-    return (ValueError, RuntimeError, OSError, ResponseHandlingException, UnexpectedResponse)
+    return (ResponseHandlingException, UnexpectedResponse)
 
 
-def _guard(fn: F) -> F:
-    """Turn expected failures (bad data, foreign collection, unreachable server, locked
-    storage) into one ``error:`` line and exit code 2 instead of a traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except (typer.Exit, typer.Abort):  # already reported (both are RuntimeErrors)
-            raise
-        except _expected_errors() as exc:
-            lines = str(exc).strip().splitlines()
-            message = lines[0] if lines else type(exc).__name__
-            if not isinstance(exc, (ValueError, RuntimeError, OSError)):
-                message = f"Qdrant request failed: {message}"
-            raise _fail(message) from None
-
-    return wrapper  # type: ignore[return-value]
+guard = guard_with(_qdrant_errors, prefix="Qdrant request failed: ")
 
 
 def read_documents(source: Path) -> Iterator[tuple[str, str]]:
@@ -101,7 +78,7 @@ def register(app: typer.Typer) -> None:
     """Add the ``index`` and ``search`` commands to ``app``."""
 
     @app.command()
-    @_guard
+    @guard
     def index(
         data: Annotated[
             Path,
@@ -125,7 +102,7 @@ def register(app: typer.Typer) -> None:
         """
         documents = list(read_documents(data))
         if not documents:
-            raise _fail(f"{data}: no documents")
+            raise fail(f"{data}: no documents")
         with _open_index(model, collection, qdrant_url, path) as search_index:
             report = search_index.index(
                 documents, batch_size=batch_size, recreate=recreate, progress=not quiet
@@ -138,7 +115,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command()
-    @_guard
+    @guard
     def search(
         query: Annotated[str, typer.Argument(help="Query text.")],
         collection: Collection,
@@ -152,7 +129,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Print the top documents as tab-separated rank, document id and score."""
         if qdrant_url is None and not path.is_dir():  # opening would create an empty storage
-            raise _fail(f"no Qdrant storage at {path} (build one with `minicoil index`)")
+            raise fail(f"no Qdrant storage at {path} (build one with `minicoil index`)")
         with _open_index(model, collection, qdrant_url, path) as search_index:
             hits = search_index.search(
                 query,

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from minicoil.train.corpus import CorpusError
+from minicoil.cli_common import guard
 from minicoil.train.fit import FitConfig
 from minicoil.train.pipeline import TrainConfig, WorkDir, load_backbones, read_vocab, run_pipeline
 
@@ -19,29 +19,11 @@ Work = Annotated[Path, typer.Option("--work", "-w", help="Work folder (resumable
 Precision = Annotated[str, typer.Option(help="float32 or bfloat16 (~1.8x faster on AVX512-BF16).")]
 
 
-def _fail(message: str) -> typer.Exit:
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code=2)
-
-
-def _guard(fn):
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except (CorpusError, ValueError, FileNotFoundError) as exc:
-            raise _fail(str(exc)) from None
-
-    return wrapper
-
-
 def register(app: typer.Typer) -> None:
     """Add the training commands to ``app``."""
 
     @app.command()
-    @_guard
+    @guard
     def train(
         corpus: Annotated[list[Path], typer.Argument(help="Corpus files or folders.")],
         out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],
@@ -95,7 +77,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command()
-    @_guard
+    @guard
     def convert(
         corpus: Annotated[list[Path], typer.Argument(help="Corpus files or folders.")],
         out: Annotated[Path, typer.Option("--out", "-o")],
@@ -114,7 +96,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command()
-    @_guard
+    @guard
     def sentences(
         paragraphs: Annotated[Path, typer.Argument(help="Output of `minicoil convert`.")],
         out: Annotated[Path, typer.Option("--out", "-o")],
@@ -128,7 +110,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{result.counts.sentences:,} sentences -> {out}")
 
     @app.command()
-    @_guard
+    @guard
     def vocab(
         sentences_file: Annotated[Path, typer.Argument(help="Output of `minicoil sentences`.")],
         out: Annotated[Path, typer.Option("--out", "-o")],
@@ -142,7 +124,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"{result.vocab_size:,} stems -> {out}")
 
     @app.command()
-    @_guard
+    @guard
     def sample(work: Work, per_word: int = TrainConfig.per_word, seed: int = 0) -> None:
         """Step 4a: choose the sentences each word learns from (reads sentences.txt, vocab.json)."""
         from minicoil.train.sample import sample_sentences
@@ -157,7 +139,7 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("encode-samples")
-    @_guard
+    @guard
     def encode_samples_cmd(
         work: Work,
         backbone: str = TrainConfig.backbone,
@@ -186,7 +168,7 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"encoded -> {w.encoded}")
 
     @app.command("fit-heads")
-    @_guard
+    @guard
     def fit_heads_cmd(
         work: Work,
         out: Annotated[Path, typer.Option("--out", "-o", help="Model folder to write.")],

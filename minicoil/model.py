@@ -412,7 +412,7 @@ def _check_text(text: object, position: int) -> None:
 
 
 def _is_package_reference(reference: str) -> bool:
-    return reference == DEFAULT_BACKBONE or not reference or reference == "unknown"
+    return reference == DEFAULT_BACKBONE or not reference
 
 
 def _hidden_size_of(folder: Path) -> int:

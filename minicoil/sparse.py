@@ -71,10 +71,9 @@ class SparseVector:
         return dict(zip(self.indices.tolist(), self.values.tolist(), strict=True))
 
     def dot(self, other: SparseVector) -> float:
-        common, i, j = np.intersect1d(
+        _, i, j = np.intersect1d(
             self.indices, other.indices, assume_unique=True, return_indices=True
         )
-        del common
         return float(np.dot(self.values[i].astype(np.float64), other.values[j].astype(np.float64)))
 
 

@@ -29,10 +29,10 @@ import os
 import re
 import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, closing, suppress
+from contextlib import closing, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal, TextIO, cast, get_args
+from typing import Any, BinaryIO, Literal, cast, get_args
 
 from tqdm.auto import tqdm
 
@@ -410,14 +410,9 @@ def read_done_marker(out_path: PathLike, params: dict[str, Any]) -> dict[str, An
 def write_done_marker(out_path: PathLike, params: dict[str, Any], result: dict[str, Any]) -> None:
     """Record that ``out_path`` is complete for ``params`` (written atomically itself)."""
     payload = {"params": params, "output": file_fingerprint(out_path), "result": result}
-    with atomic_writer(done_marker_path(out_path)) as fh:
+    with atomic_file(done_marker_path(out_path)) as fh:
         json.dump(payload, fh, indent=2, sort_keys=True)
         fh.write("\n")
-
-
-def atomic_writer(out_path: PathLike) -> AbstractContextManager[TextIO]:
-    """Write a UTF-8 text file that appears complete or not at all (see :mod:`minicoil.io`)."""
-    return atomic_file(out_path, "w")
 
 
 # --------------------------------------------------------------------------------------------
@@ -469,7 +464,7 @@ def convert_corpus(
     count = 0
     with (
         tqdm(total=total, unit="B", unit_scale=True, desc="convert", disable=not progress) as bar,
-        atomic_writer(out_path) as out,
+        atomic_file(out_path) as out,
     ):
         paragraphs = iter_paragraphs(
             files, fmt, text_field=text_field, title_field=title_field, on_bytes=bar.update

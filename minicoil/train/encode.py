@@ -41,7 +41,7 @@ from minicoil.align import span_means
 from minicoil.backbone import Backbone
 from minicoil.io import write_json
 from minicoil.memory import release_memory
-from minicoil.text import TextProcessor, Vocabulary
+from minicoil.text import TextProcessor, Vocabulary, Word
 from minicoil.train.corpus import CorpusError, file_fingerprint, iter_lines
 from minicoil.train.sample import Selection, vocab_fingerprint
 
@@ -106,13 +106,20 @@ class EncodedSamples:
         )
 
 
-def snippet_span(text: str, start: int, length: int, shift: float) -> tuple[int, int]:
-    """Character span of a ``length``-token snippet of ``text`` containing position ``start``.
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the whitespace-separated tokens of ``text`` (snippet building units)."""
+    return [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
+
+
+def snippet_span(
+    spans: list[tuple[int, int]], start: int, length: int, shift: float
+) -> tuple[int, int]:
+    """Character span of a ``length``-token snippet containing position ``start``, given the
+    sentence's :func:`token_spans`.
 
     ``shift`` in [0, 1) picks where the word sits inside the snippet. Tokens are runs of
     non-space characters, so the snippet is a verbatim substring of the sentence.
     """
-    spans = [(m.start(), m.end()) for m in _TOKEN.finditer(text)]
     k = next((i for i, (s, e) in enumerate(spans) if s <= start < e), 0)
     first = min(max(0, k - int(shift * length)), max(0, len(spans) - length))
     last = min(len(spans), first + length) - 1
@@ -298,11 +305,17 @@ def _encode_chunk(
         sent_targets.append(targets)
         pairs_all.append(pairs)
         row_base += len(pairs)
+        spans: list[tuple[int, int]] | None = None
+        first_of: dict[int, Word] = {}
+        for w, i_ in zip(words, ids, strict=True):
+            first_of.setdefault(i_, w)
         for p, snip_row in zip(pairs, layout.snippet_row(pairs), strict=True):
             if snip_row < 0:
                 continue
-            first = next(w for w, i_ in zip(words, ids, strict=True) if i_ == layout.word[p])
-            s, e = snippet_span(text, first.start, int(snip_len[p]), float(snip_shift[p]))
+            first = first_of[int(layout.word[p])]
+            if spans is None:
+                spans = token_spans(text)  # once per sentence, only if it has snippets
+            s, e = snippet_span(spans, first.start, int(snip_len[p]), float(snip_shift[p]))
             snip_texts.append(text[s:e])
             snip_targets.append([(first.start - s, first.end - s, len(snip_pairs))])
             snip_pairs.append(int(snip_row))

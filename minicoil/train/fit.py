@@ -104,13 +104,12 @@ def _gather_chunk(enc: EncodedSamples, words: range, held_out: np.ndarray, val: 
 
 
 def _triplet_terms(
-    out: torch.Tensor, idx: torch.Tensor, margin: torch.Tensor, ok: torch.Tensor
+    out: torch.Tensor, margin: torch.Tensor, ok: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-word mean hinge loss and share of triplets ordered correctly.
 
     ``out`` (W, n, 3, dim) holds unit outputs of (anchor, positive, negative).
     """
-    del idx
     d_ap = 1.0 - (out[:, :, 0] * out[:, :, 1]).sum(-1)
     d_an = 1.0 - (out[:, :, 0] * out[:, :, 2]).sum(-1)
     okf = ok.float()
@@ -191,7 +190,7 @@ def train_chunk(
                 train.sim, train.sizes, config.triplets_per_word, gen, config.min_gap
             )
             out = _sample_outputs(train, w_eff, idx.view(W, -1), config.snippet_prob, gen)
-            loss, _ = _triplet_terms(out.view(W, -1, 3, config.dim), idx, margin, ok)
+            loss, _ = _triplet_terms(out.view(W, -1, 3, config.dim), margin, ok)
         else:
             sizes = train.sizes.clamp(min=1).view(W, 1)
             idx = (torch.rand((W, config.triplets_per_word), generator=gen) * sizes).long()
@@ -204,7 +203,7 @@ def train_chunk(
             with torch.no_grad():
                 out = _sample_outputs(val, weights, val_idx.view(W, -1), 0.0, None)
                 v_loss, v_agree = _triplet_terms(
-                    out.view(W, n_val, 3, config.dim), val_idx, val_margin, val_ok
+                    out.view(W, n_val, 3, config.dim), val_margin, val_ok
                 )
                 has_val = val_ok.any(dim=-1)
                 # words without held-out triplets keep their latest weights

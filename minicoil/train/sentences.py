@@ -61,10 +61,10 @@ from typing import Any, Literal, get_args
 
 from tqdm.auto import tqdm
 
+from minicoil.io import atomic_file
 from minicoil.train.corpus import (
     CorpusError,
     PathLike,
-    atomic_writer,
     done_marker_path,
     file_fingerprint,
     iter_lines,
@@ -403,7 +403,7 @@ def split_sentences(
     size = params["input"]["size"]
     with (
         tqdm(total=size, unit="B", unit_scale=True, desc="sentences", disable=not progress) as bar,
-        atomic_writer(out_path) as out,
+        atomic_file(out_path) as out,
     ):
         lines = iter_lines(in_path, on_bytes=bar.update)
         paragraphs = (line for _, line in lines if line.strip())

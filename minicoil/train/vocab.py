@@ -25,10 +25,10 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from minicoil.io import atomic_file
 from minicoil.text import WORD_PATTERN, TextProcessor, Vocabulary
 from minicoil.train.corpus import (
     CorpusError,
-    atomic_writer,
     done_marker_path,
     file_fingerprint,
     iter_lines,
@@ -148,7 +148,7 @@ def build_vocabulary(
     vocab, stem_counts = select_vocabulary(
         counts, processor, size=size, min_count=min_count, words=words
     )
-    with atomic_writer(out_path) as handle:
+    with atomic_file(out_path) as handle:
         json.dump(
             {"stems": vocab.stems, "forms": vocab.forms, "counts": stem_counts},
             handle,

@@ -1,0 +1,65 @@
+"""What every ``minicoil`` command shares: one-line errors and plain text tables."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import typer
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, RuntimeError, OSError, ImportError)
+"""Failures a user can fix (bad data and options, unreadable files, a missing optional
+package); the library's own errors (CorpusError, DatasetError, ModelFormatError, ...) are
+ValueErrors."""
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``error: message`` on stderr; raise the returned Exit (code 2)."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code=2)
+
+
+def guard_with(
+    extra: Callable[[], tuple[type[BaseException], ...]] = tuple, prefix: str = ""
+) -> Callable[[F], F]:
+    """Decorator: expected failures become one ``error:`` line and exit code 2, never a
+    traceback. ``extra`` names more exception types (imported late, e.g. a client library's),
+    whose messages get ``prefix``."""
+
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return fn(*args, **kwargs)
+            except (typer.Exit, typer.Abort):  # already reported (both are RuntimeErrors)
+                raise
+            except (*USER_ERRORS, *extra()) as exc:
+                lines = str(exc).strip().splitlines()
+                message = lines[0] if lines else type(exc).__name__
+                if prefix and not isinstance(exc, USER_ERRORS):
+                    message = prefix + message
+                raise fail(message) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+guard = guard_with()
+
+
+def format_columns(rows: Sequence[Sequence[str]], min_width: int = 0) -> str:
+    """Fixed-width table: first row is the header, first column left-aligned, others right."""
+    widths = [max(min_width, *(len(r[i]) for r in rows)) for i in range(len(rows[0]))]
+    lines = [
+        "  ".join(
+            cell.ljust(width) if i == 0 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in rows
+    ]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    return "\n".join(lines)
