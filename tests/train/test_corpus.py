@@ -7,6 +7,7 @@ import gzip
 import json
 import os
 import re
+import shutil
 from collections.abc import Sequence
 from itertools import islice
 from pathlib import Path
@@ -343,6 +344,28 @@ def test_convert_redoes_work_when_inputs_options_or_output_change(tmp_path: Path
         fh.write("tampered\n")
     assert not convert_corpus(path, out, progress=False).skipped
     assert out.read_text() == "one\ntwo\nthree\n"
+
+
+def test_convert_redoes_work_after_a_same_size_edit(tmp_path: Path) -> None:
+    path = write(tmp_path / "p.txt", "one\ntwo\n")
+    out = tmp_path / "paragraphs.txt"
+    convert_corpus(path, out, progress=False)
+    write(path, "one\ntwX\n")  # same size: only the content hash tells
+    assert not convert_corpus(path, out, progress=False).skipped
+    assert out.read_text() == "one\ntwX\n"
+
+
+def test_finished_work_survives_a_copied_or_touched_data_folder(tmp_path: Path) -> None:
+    """A re-mounted or copied data folder has new mtimes and paths but the same content."""
+    (tmp_path / "a").mkdir()
+    path = write(tmp_path / "a" / "p.txt", "one\ntwo\n")
+    out = tmp_path / "paragraphs.txt"
+    convert_corpus(path, out, progress=False)
+    copy = tmp_path / "b"
+    shutil.copytree(tmp_path / "a", copy)
+    os.utime(copy / "p.txt", ns=(1, 1))
+    os.utime(out, ns=(1, 1))
+    assert convert_corpus(copy / "p.txt", out, progress=False).skipped
 
     assert not convert_corpus(path, out, "text", progress=False).skipped  # other options
     assert not convert_corpus(path, out, "text", progress=False, force=True).skipped
