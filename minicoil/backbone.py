@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -109,15 +110,26 @@ class Backbone:
         if precision not in ("float32", "bfloat16"):
             raise ValueError(f"precision must be 'float32' or 'bfloat16', got {precision!r}")
         self.model = model.eval()
-        self.path = path
         self.precision = precision
-        self.tokenizer = model.tokenizer  # type: ignore[attr-defined]
+        self._init_tokenization(
+            model.tokenizer,  # type: ignore[attr-defined]
+            int(max_length or model.max_seq_length),  # type: ignore[attr-defined]
+            window_overlap,
+            path,
+        )
+
+    def _init_tokenization(
+        self, tokenizer: Any, max_length: int, window_overlap: int, path: Path | None
+    ) -> None:
+        """Everything about tokens and windows; shared by every backend of the forward pass."""
+        self.path = path
+        self.tokenizer = tokenizer
         if not getattr(self.tokenizer, "is_fast", False):
             raise BackboneError(
                 "the backbone's tokenizer is not a fast (Rust) tokenizer: miniCOIL needs its "
                 "character offsets to attach tokens to words"
             )
-        self.max_length = int(max_length or model.max_seq_length)  # type: ignore[attr-defined]
+        self.max_length = max_length
         self.window_overlap = window_overlap
         prefix, suffix = self._special_tokens()
         self._prefix, self._suffix = prefix, suffix
@@ -126,6 +138,11 @@ class Backbone:
             raise BackboneError(f"max length {self.max_length} leaves no room for text")
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self._uses_token_types = "token_type_ids" in self.tokenizer.model_input_names
+
+    @property
+    def backend(self) -> str:
+        """Which runtime computes the forward pass ("torch" here, "onnx" for OnnxBackbone)."""
+        return "torch"
 
     @classmethod
     def load(
@@ -221,34 +238,44 @@ class Backbone:
                 out.append(Window(t, s, e, os_, oe))
         return out
 
-    @torch.inference_mode()
-    def forward_windows(
+    def batch_features(
         self, tokenized: list[Tokenized], windows: list[Window]
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Run one padded batch of windows. Returns (token embeddings (W, L, H) without the
-        special prefix, sentence embeddings (W, D))."""
+    ) -> dict[str, np.ndarray]:
+        """The padded model inputs (int64 arrays) for one batch of windows, special tokens added."""
         prefix, suffix = self._prefix, self._suffix
         rows = [
             prefix + tokenized[w.text].input_ids[w.start : w.end].tolist() + suffix for w in windows
         ]
         length = max(len(r) for r in rows)
-        input_ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
-        attention = torch.zeros((len(rows), length), dtype=torch.long)
+        input_ids = np.full((len(rows), length), self.pad_id, dtype=np.int64)
+        attention = np.zeros((len(rows), length), dtype=np.int64)
         for i, row in enumerate(rows):
-            input_ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+            input_ids[i, : len(row)] = row
             attention[i, : len(row)] = 1
         features = {"input_ids": input_ids, "attention_mask": attention}
         if self._uses_token_types:
-            features["token_type_ids"] = torch.zeros_like(input_ids)
+            features["token_type_ids"] = np.zeros_like(input_ids)
+        return features
+
+    @torch.inference_mode()
+    def run_features(self, features: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """The forward pass: (token embeddings (B, L, H), sentence embeddings (B, D)), fp32 CPU."""
         device = next(self.model.parameters()).device
-        features = {k: v.to(device) for k, v in features.items()}
+        inputs = {k: torch.from_numpy(v).to(device) for k, v in features.items()}
         if self.precision == "bfloat16":
             with torch.autocast(device.type, dtype=torch.bfloat16):
-                out = self.model(features)
+                out = self.model(inputs)
         else:
-            out = self.model(features)
-        tokens = out["token_embeddings"][:, len(prefix) :].float().cpu()
-        return tokens, out["sentence_embedding"].float().cpu()
+            out = self.model(inputs)
+        return out["token_embeddings"].float().cpu(), out["sentence_embedding"].float().cpu()
+
+    def forward_windows(
+        self, tokenized: list[Tokenized], windows: list[Window]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run one padded batch of windows. Returns (token embeddings (W, L, H) without the
+        special prefix, sentence embeddings (W, D))."""
+        tokens, sentence = self.run_features(self.batch_features(tokenized, windows))
+        return tokens[:, len(self._prefix) :], sentence
 
     def embed(
         self, tokenized: list[Tokenized], batch_size: int = 32

@@ -12,6 +12,7 @@ import typer
 from minicoil.backbone import BackboneError
 from minicoil.cli_common import fail
 from minicoil.cli_eval import register as register_eval
+from minicoil.cli_export import register as register_export
 from minicoil.cli_search import register as register_search
 from minicoil.cli_train import register as register_training
 from minicoil.config import ModelFormatError
@@ -35,15 +36,32 @@ ModelOption = Annotated[
 ]
 
 
-def load_model(path: Path | None):
+BackendOption = Annotated[
+    str,
+    typer.Option(
+        help="Backbone runtime: torch, or onnx (a folder from `minicoil export onnx`); "
+        "onnx-int8 runs its int8 graph."
+    ),
+]
+BACKENDS = {
+    "torch": ("torch", None),
+    "onnx": ("onnx", None),
+    "onnx-int8": ("onnx", "model_qint8.onnx"),
+}
+
+
+def load_model(path: Path | None, backend: str = "torch"):
     """Load a model folder, turning format problems into a one-line CLI error."""
     from minicoil.model import MiniCOIL
 
+    if backend not in BACKENDS:
+        raise fail(f"--backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+    runtime, file_name = BACKENDS[backend]
     try:
         folder = path or default_model_path()
         if folder is None:
             return MiniCOIL.bm25()
-        return MiniCOIL.from_pretrained(folder)
+        return MiniCOIL.from_pretrained(folder, backend=runtime, file_name=file_name)
     except (ModelFormatError, HeadsError, BackboneError) as exc:
         raise fail(str(exc)) from None
 
@@ -68,6 +86,7 @@ def encode(
         bool, typer.Option(help="Also print the dense vector of the same pass.")
     ] = False,
     batch_size: Annotated[int, typer.Option(min=1)] = 32,
+    backend: BackendOption = "torch",
 ) -> None:
     """Print one JSON object per text: {"indices": [...], "values": [...]} (plus "dense")."""
     items = list(texts or [])
@@ -75,7 +94,7 @@ def encode(
         items = [line.rstrip("\n") for line in sys.stdin]
     if not items:
         raise fail("no text given (pass TEXT arguments or lines on stdin)")
-    mc = load_model(model)
+    mc = load_model(model, backend)
     if query:
         stream = (
             mc.encode_query(items, batch_size=batch_size, dense=True)
@@ -114,6 +133,7 @@ def info(model: ModelOption = None) -> None:
 register_training(app)
 register_search(app)
 register_eval(app)
+register_export(app)
 
 
 def main() -> None:  # pragma: no cover

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 HEADS_KEY = "heads"
+INT8_KEY = "heads_int8"
+SCALE_KEY = "heads_scale"
+HeadsDtype = Literal["float32", "float16", "int8"]
+_FLOAT_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 _CHUNK = 8192  # occurrences per einsum: bounds the gathered (n, hidden, dim) block to ~50 MB
 
 
@@ -62,10 +67,18 @@ class Heads:
             out[s : s + _CHUNK] = torch.tanh(block)
         return torch.nn.functional.normalize(out, dim=-1)
 
-    def save(self, path: str | os.PathLike[str], dtype: torch.dtype = torch.float16) -> None:
-        """Write as safetensors, by default in fp16 (half the size; the outputs are normalised,
-        so the rounding is far below anything that changes a ranking)."""
-        save_file({HEADS_KEY: self.weights.to(dtype).contiguous()}, str(path))
+    def save(self, path: str | os.PathLike[str], dtype: HeadsDtype = "float16") -> None:
+        """Write as safetensors: fp16 by default (half of fp32; the outputs are normalised, so
+        the rounding is far below anything that changes a ranking), or int8 with one scale per
+        word and output dimension (a quarter of fp32; the loss is measured in BENCHMARKS.md).
+        """
+        if dtype == "int8":
+            q, scale = quantize_int8(self.weights)
+            save_file({INT8_KEY: q, SCALE_KEY: scale}, str(path))
+        elif dtype in _FLOAT_DTYPES:
+            save_file({HEADS_KEY: self.weights.to(_FLOAT_DTYPES[dtype]).contiguous()}, str(path))
+        else:
+            raise ValueError(f"heads dtype must be float32, float16 or int8, got {dtype!r}")
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, vocab_size: int, hidden: int, dim: int) -> Heads:
@@ -77,9 +90,15 @@ class Heads:
             tensors = load_file(str(path))
         except (SafetensorError, OSError, ValueError) as exc:
             raise HeadsError(f"{path}: not a readable safetensors file ({exc})") from exc
-        if HEADS_KEY not in tensors:
-            raise HeadsError(f"{path}: no tensor named {HEADS_KEY!r} (found {sorted(tensors)})")
-        weights = tensors[HEADS_KEY]
+        if HEADS_KEY in tensors:
+            weights = tensors[HEADS_KEY]
+        elif INT8_KEY in tensors and SCALE_KEY in tensors:
+            weights = _dequantize(path, tensors[INT8_KEY], tensors[SCALE_KEY])
+        else:
+            raise HeadsError(
+                f"{path}: no tensor named {HEADS_KEY!r} (or {INT8_KEY!r} with {SCALE_KEY!r}); "
+                f"found {sorted(tensors)}"
+            )
         expected = (vocab_size + 1, hidden, dim)
         if tuple(weights.shape) != expected:
             what = (
@@ -94,3 +113,23 @@ class Heads:
         if not torch.isfinite(weights).all():
             raise HeadsError(f"{path}: heads contain NaN or infinite values")
         return cls(weights)
+
+
+def quantize_int8(weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int8 with one scale per word and output dimension: (V+1, H, dim) int8 and
+    (V+1, 1, dim) float32. Per-column scales cost 16 bytes a word and keep each of a head's
+    ``dim`` output directions at full int8 resolution whatever their norms."""
+    w = weights.float()
+    scale = w.abs().amax(dim=1, keepdim=True) / 127.0
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+    q = torch.clamp(torch.round(w / scale), -127, 127).to(torch.int8)
+    return q.contiguous(), scale.contiguous()
+
+
+def _dequantize(path: Path, q: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    if q.dtype != torch.int8 or q.ndim != 3 or tuple(scale.shape) != (q.shape[0], 1, q.shape[2]):
+        raise HeadsError(
+            f"{path}: int8 heads {tuple(q.shape)} {q.dtype} do not fit their scales "
+            f"{tuple(scale.shape)}"
+        )
+    return q.float() * scale.float()

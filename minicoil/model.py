@@ -29,12 +29,15 @@ from minicoil.config import (
     MiniCOILConfig,
     ModelFormatError,
 )
-from minicoil.heads import Heads
+from minicoil.heads import Heads, HeadsDtype
 from minicoil.io import atomic_dir, write_json
 from minicoil.meaning import Meaning, analyse, assemble_sparse, text_meanings
 from minicoil.sparse import SparseVector, oov_shift
 from minicoil.text import TextProcessor, Vocabulary
 from minicoil.vocab_io import load_stopwords, load_vocab, save_stopwords, save_vocab
+
+Backend = Literal["torch", "onnx"]
+"""Which runtime runs the backbone: torch (default) or onnxruntime (an exported graph)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,8 @@ class MiniCOIL:
         *,
         backbone_path: Path | None = None,
         device: str = "cpu",
+        backend: Backend = "torch",
+        file_name: str | None = None,
     ):
         if len(vocab) != config.vocab_size or heads.vocab_size != config.vocab_size:
             raise ModelFormatError(
@@ -87,6 +92,12 @@ class MiniCOIL:
         self._backbone = backbone
         self._backbone_path = backbone_path or resolve_backbone_path(config.backbone)
         self._device = device
+        if backend not in ("torch", "onnx"):
+            raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+        if file_name is not None and backend != "onnx":
+            raise ValueError("file_name selects an ONNX graph; it needs backend='onnx'")
+        self._backend: Backend = backend
+        self._file_name = file_name
         self.corpus_stats: CorpusStats | None = None
         self._shift = oov_shift(config.vocab_size, config.dim)
 
@@ -96,12 +107,22 @@ class MiniCOIL:
     def backbone(self) -> Backbone:
         """The transformer, loaded on first use (a BM25 model may never need it)."""
         if self._backbone is None:
-            self._backbone = Backbone.load(
-                self._backbone_path,
-                device=self._device,
-                window_overlap=self.config.window_overlap,
-                max_length=self.config.max_length,
-            )
+            if self._backend == "onnx":
+                from minicoil.backbone_onnx import DEFAULT_ONNX_FILE, OnnxBackbone
+
+                self._backbone = OnnxBackbone.load(
+                    self._backbone_path,
+                    file_name=self._file_name or DEFAULT_ONNX_FILE,
+                    window_overlap=self.config.window_overlap,
+                    max_length=self.config.max_length,
+                )
+            else:
+                self._backbone = Backbone.load(
+                    self._backbone_path,
+                    device=self._device,
+                    window_overlap=self.config.window_overlap,
+                    max_length=self.config.max_length,
+                )
             if self._backbone.hidden_size != self.config.hidden_size:
                 raise ModelFormatError(
                     f"backbone {self._backbone_path} has hidden size {self._backbone.hidden_size} "
@@ -170,6 +191,8 @@ class MiniCOIL:
             self._backbone,
             backbone_path=self._backbone_path,
             device=self._device,
+            backend=self._backend,
+            file_name=self._file_name,
         )
 
     @classmethod
@@ -179,10 +202,15 @@ class MiniCOIL:
         *,
         device: str = "cpu",
         backbone: str | os.PathLike[str] | None = None,
+        backend: Backend = "torch",
+        file_name: str | None = None,
     ) -> MiniCOIL:
         """Load a model folder written by :meth:`save_pretrained` (or by training).
 
         ``backbone`` overrides the folder's backbone reference (e.g. a local copy).
+        ``backend="onnx"`` runs the backbone through onnxruntime from the ONNX graph that
+        ``minicoil export onnx`` put in the backbone folder; ``file_name`` picks another graph
+        there (``"model_qint8.onnx"``, the int8 one), as in sentence-transformers.
         Every file is checked, and an error names the file at fault.
         """
         folder = Path(path)
@@ -199,32 +227,60 @@ class MiniCOIL:
         )
         backbone_path = resolve_backbone_path(backbone or config.backbone, base=folder)
         processor = TextProcessor(frozenset(stopwords), language=config.language)
-        return cls(config, vocab, heads, processor, backbone_path=backbone_path, device=device)
+        return cls(
+            config,
+            vocab,
+            heads,
+            processor,
+            backbone_path=backbone_path,
+            device=device,
+            backend=backend,
+            file_name=file_name,
+        )
 
     def save_pretrained(
         self,
         path: str | os.PathLike[str],
         *,
-        heads_dtype: torch.dtype = torch.float16,
+        heads_dtype: HeadsDtype = "float16",
         include_backbone: bool = False,
     ) -> None:
         """Write the model folder atomically: it appears complete or not at all.
 
         With ``include_backbone`` the backbone is copied into ``backbone/`` and the folder is
-        self-contained; otherwise the config keeps a reference to the backbone.
+        self-contained; otherwise the config keeps a reference to the backbone. ``heads_dtype``
+        is "float32", "float16" (default) or "int8" (per-word, per-dimension scales).
+        """
+        with atomic_dir(path) as tmp:
+            self.write_folder(tmp, heads_dtype=heads_dtype, include_backbone=include_backbone)
+
+    def write_folder(
+        self,
+        folder: Path,
+        *,
+        heads_dtype: HeadsDtype = "float16",
+        include_backbone: bool = False,
+    ) -> None:
+        """Write the model's files into an existing (temporary) folder; not atomic by itself.
+
+        Exporters call this inside their own ``atomic_dir`` to add files before the folder
+        appears. A copied backbone leaves out stale ``onnx/``/``openvino/`` exports.
         """
         config = MiniCOILConfig(**self.config.to_dict())
-        with atomic_dir(path) as tmp:
-            if include_backbone:
-                shutil.copytree(self._backbone_path, tmp / "backbone")
-                config.backbone = "backbone"
-            elif not _is_package_reference(config.backbone):
-                config.backbone = str(Path(self._backbone_path).resolve())
-            write_json(tmp / CONFIG_FILE, config.to_dict())
-            save_vocab(tmp / VOCAB_FILE, self.vocab)
-            save_stopwords(tmp / STOPWORDS_FILE, sorted(self.processor.stopwords))
-            self.heads.save(tmp / HEADS_FILE, dtype=heads_dtype)
-            (tmp / CARD_FILE).write_text(render_model_card(config), "utf-8")
+        if include_backbone:
+            shutil.copytree(
+                self._backbone_path,
+                folder / "backbone",
+                ignore=shutil.ignore_patterns("onnx", "openvino"),
+            )
+            config.backbone = "backbone"
+        elif not _is_package_reference(config.backbone):
+            config.backbone = str(Path(self._backbone_path).resolve())
+        write_json(folder / CONFIG_FILE, config.to_dict())
+        save_vocab(folder / VOCAB_FILE, self.vocab)
+        save_stopwords(folder / STOPWORDS_FILE, sorted(self.processor.stopwords))
+        self.heads.save(folder / HEADS_FILE, dtype=heads_dtype)
+        (folder / CARD_FILE).write_text(render_model_card(config), "utf-8")
 
     # ------------------------------------------------------------------ corpus statistics
 

@@ -15,7 +15,7 @@ import torch
 
 from minicoil.backbone import Backbone
 from minicoil.config import MiniCOILConfig
-from minicoil.heads import Heads
+from minicoil.heads import Heads, HeadsDtype
 from minicoil.model import MiniCOIL
 from minicoil.text import TextProcessor, Vocabulary
 
@@ -31,7 +31,7 @@ def combine_model(
     processor: TextProcessor | None = None,
     k: float = 1.2,
     b: float = 0.75,
-    heads_dtype: torch.dtype = torch.float16,
+    heads_dtype: HeadsDtype = "float16",
 ) -> MiniCOIL:
     """Write the model folder (atomically) and return the loaded model."""
     if heads.shape[0] != len(vocab) + 1 or heads.shape[1] != backbone.hidden_size:
