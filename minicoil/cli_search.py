@@ -71,6 +71,7 @@ def _open_index(model_path: Path | None, collection: str, url: str | None, path:
     from minicoil.search.qdrant import SearchIndex
 
     model = load_model(model_path)
+    _ = model.backbone  # a broken backbone fails here, before a storage folder is created
     return SearchIndex(model, collection, path=path, url=url)
 
 
@@ -102,7 +103,7 @@ def register(app: typer.Typer) -> None:
         """
         documents = list(read_documents(data))
         if not documents:
-            raise fail(f"{data}: no documents")
+            raise fail(f"{data / CORPUS_FILE if data.is_dir() else data}: no documents")
         with _open_index(model, collection, qdrant_url, path) as search_index:
             report = search_index.index(
                 documents, batch_size=batch_size, recreate=recreate, progress=not quiet

@@ -252,7 +252,8 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
 
     Qrels that name an unknown query or document are errors rather than being dropped, because
     dropping them would inflate every metric. Queries without judgments in ``split`` are left out,
-    since they cannot be scored and would only cost search time.
+    since they cannot be scored and would only cost search time. An empty corpus or query file is
+    an error of its own, named as such.
     """
     root = Path(path)
     if not root.is_dir():
@@ -262,7 +263,11 @@ def load_beir(path: str | Path, split: str = "test") -> BeirDataset:
     qrels_file = _require_file(root / QRELS_DIR / f"{split}.tsv")
 
     corpus = dict(iter_corpus(corpus_file))
+    if not corpus:  # else every judgment would be reported as an unknown document
+        raise DatasetError(f"{corpus_file}: no documents")
     all_queries = read_queries(queries_file)
+    if not all_queries:
+        raise DatasetError(f"{queries_file}: no queries")
     qrels: dict[str, dict[str, int]] = {}
     for row in iter_qrels_rows(qrels_file):
         if row.query_id not in all_queries:

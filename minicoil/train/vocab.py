@@ -145,9 +145,12 @@ def build_vocabulary(
         counts, n_lines = count_words(lines, processor)
     if n_lines == 0 or not counts:
         raise CorpusError("no words to count: the sentences file is empty", sentences_path)
-    vocab, stem_counts = select_vocabulary(
-        counts, processor, size=size, min_count=min_count, words=words
-    )
+    try:
+        vocab, stem_counts = select_vocabulary(
+            counts, processor, size=size, min_count=min_count, words=words
+        )
+    except CorpusError as exc:  # name the file the words were counted in
+        raise CorpusError(str(exc), sentences_path) from None
     with atomic_file(out_path) as handle:
         json.dump(
             {"stems": vocab.stems, "forms": vocab.forms, "counts": stem_counts},
