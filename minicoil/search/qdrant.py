@@ -21,13 +21,24 @@ folder's ``meta.json``) and on a server, is created and deleted atomically with 
 servers drop the field, and this module then refuses the collection as not built by
 minicoil). Adding to or searching a collection built with another model is refused with an
 error that says what differs, because mixed vectors would silently give meaningless scores.
+
+Threads: one :class:`SearchIndex` (or several sharing one client) may index and search from
+several threads at once. Qdrant's embedded local mode is not thread-safe (a search that runs
+while an upsert grows the collection's arrays fails on mismatched shapes), and it allows one
+client per storage folder, so every call into an embedded client holds that client's lock;
+encoding, the expensive part, runs outside it. Server clients are used without a lock. A
+search during indexing sees the points upserted so far (and their IDF statistics).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import sqlite3
+import threading
 import uuid
+import weakref
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -87,6 +98,42 @@ _FIELDS = {
 
 class SearchIndexError(ValueError):
     """A collection that is missing, not built by minicoil, or built with another model."""
+
+
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def client_lock(client: QdrantClient) -> contextlib.AbstractContextManager[Any]:
+    """The lock every call into ``client`` must hold if it is embedded (local mode or
+    ``:memory:``), shared by all indexes using that client; a no-op for a server client,
+    which is thread-safe."""
+    from qdrant_client.local.qdrant_local import QdrantLocal
+
+    if not isinstance(getattr(client, "_client", None), QdrantLocal):
+        return contextlib.nullcontext()
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(client)
+        if lock is None:
+            lock = _LOCKS[client] = threading.RLock()
+    return lock
+
+
+def _open_local(folder: Path) -> QdrantClient:
+    """An embedded client on ``folder``; damaged storage becomes one error naming the folder
+    (Qdrant itself raises bare JSON, sqlite or validation errors that name no file)."""
+    from qdrant_client import QdrantClient
+
+    if folder.exists() and not folder.is_dir():
+        raise SearchIndexError(f"{folder}: not a folder (Qdrant local storage is a folder)")
+    try:
+        return QdrantClient(path=str(folder))
+    except (ValueError, KeyError, TypeError, sqlite3.DatabaseError) as exc:
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SearchIndexError(
+            f"{folder}: damaged Qdrant local storage ({type(exc).__name__}: {detail}); "
+            "remove the folder and index again"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -215,8 +262,9 @@ class SearchIndex:
                 self.client, self.location = QdrantClient(url=url), url
             else:
                 folder = Path(path if path is not None else DEFAULT_PATH)
-                self.client, self.location = QdrantClient(path=str(folder)), str(folder)
+                self.client, self.location = _open_local(folder), str(folder)
             self._owns_client = True
+        self._lock = client_lock(self.client)
         self._bm25: MiniCOIL | None = None
         self._fingerprint: dict[str, Any] | None = None
         self._verified = False  # collection checked against the model (searches skip re-checks)
@@ -252,18 +300,21 @@ class SearchIndex:
     # ------------------------------------------------------------------ collection metadata
 
     def exists(self) -> bool:
-        return bool(self.client.collection_exists(self.collection))
+        with self._lock:
+            return bool(self.client.collection_exists(self.collection))
 
     def metadata(self) -> dict[str, Any] | None:
         """The collection's minicoil metadata, or None if it has none (or does not exist)."""
-        if not self.exists():
-            return None
-        info = self.client.get_collection(self.collection)
+        with self._lock:
+            if not self.exists():
+                return None
+            info = self.client.get_collection(self.collection)
         stored = (info.config.metadata or {}).get(METADATA_KEY)
         return dict(stored) if isinstance(stored, dict) else None
 
     def count(self) -> int:
-        return int(self.client.count(self.collection, exact=True).count)
+        with self._lock:
+            return int(self.client.count(self.collection, exact=True).count)
 
     def _checked_metadata(self) -> dict[str, Any]:
         """The collection's metadata after checking it was built with this model."""
@@ -297,21 +348,23 @@ class SearchIndex:
     def _create(self, avg_len: float) -> None:
         from qdrant_client import models
 
-        if self.exists():
-            self.client.delete_collection(self.collection)
-        self.client.create_collection(
-            self.collection,
-            vectors_config={
-                DENSE: models.VectorParams(
-                    size=self.fingerprint["dense_size"], distance=models.Distance.COSINE
-                )
-            },
-            sparse_vectors_config={
-                MINICOIL: models.SparseVectorParams(modifier=models.Modifier.IDF),
-                BM25: models.SparseVectorParams(modifier=models.Modifier.IDF),
-            },
-            metadata={METADATA_KEY: self._metadata_record(avg_len, 0)},
-        )
+        record = self._metadata_record(avg_len, 0)  # hashes the model: outside the lock
+        with self._lock:  # one step for other threads: they never see the collection missing
+            if self.exists():
+                self.client.delete_collection(self.collection)
+            self.client.create_collection(
+                self.collection,
+                vectors_config={
+                    DENSE: models.VectorParams(
+                        size=record["model"]["dense_size"], distance=models.Distance.COSINE
+                    )
+                },
+                sparse_vectors_config={
+                    MINICOIL: models.SparseVectorParams(modifier=models.Modifier.IDF),
+                    BM25: models.SparseVectorParams(modifier=models.Modifier.IDF),
+                },
+                metadata={METADATA_KEY: record},
+            )
 
     def _metadata_record(self, avg_len: float, n_docs: int) -> dict[str, Any]:
         return {
@@ -362,16 +415,15 @@ class SearchIndex:
             for start in range(0, len(texts), upsert_batch):
                 chunk_ids = ids[start : start + upsert_batch]
                 chunk = texts[start : start + upsert_batch]
-                self.client.upsert(
-                    self.collection,
-                    list(self._points(chunk_ids, chunk, avg_len, batch_size)),
-                    wait=True,
-                )
+                points = list(self._points(chunk_ids, chunk, avg_len, batch_size))
+                with self._lock:
+                    self.client.upsert(self.collection, points, wait=True)
                 bar.update(len(chunk))
-        points = self.count()
-        self.client.update_collection(
-            self.collection, metadata={METADATA_KEY: self._metadata_record(avg_len, points)}
-        )
+        with self._lock:
+            points = self.count()
+            self.client.update_collection(
+                self.collection, metadata={METADATA_KEY: self._metadata_record(avg_len, points)}
+            )
         return IndexReport(indexed=len(texts), points=points, avg_len=avg_len, created=created)
 
     def _points(
@@ -446,14 +498,15 @@ class SearchIndex:
         if isinstance(vector, models.SparseVector) and not vector.indices:
             return []  # a query of stopwords only matches nothing
         flt = None if ids is None else models.Filter(must=[models.HasIdCondition(has_id=ids)])
-        return self.client.query_points(
-            self.collection,
-            query=vector,
-            using=using,
-            limit=limit,
-            query_filter=flt,
-            with_payload=["doc_id"],
-        ).points
+        with self._lock:
+            return self.client.query_points(
+                self.collection,
+                query=vector,
+                using=using,
+                limit=limit,
+                query_filter=flt,
+                with_payload=["doc_id"],
+            ).points
 
     def _single(self, vector: Any, using: str, limit: int) -> list[Hit]:
         return [_hit(p) for p in self._query(vector, using, limit)]
@@ -480,9 +533,14 @@ class SearchIndex:
             if fusion == "rrf"
             else models.FusionQuery(fusion=models.Fusion.DBSF)
         )
-        points = self.client.query_points(
-            self.collection, prefetch=prefetch, query=query, limit=limit, with_payload=["doc_id"]
-        ).points
+        with self._lock:
+            points = self.client.query_points(
+                self.collection,
+                prefetch=prefetch,
+                query=query,
+                limit=limit,
+                with_payload=["doc_id"],
+            ).points
         return [_hit(p) for p in points]
 
     def _weighted(
@@ -499,14 +557,17 @@ class SearchIndex:
                 names[str(p.id)] = (p.payload or {}).get("doc_id", str(p.id))
             return {str(p.id): float(p.score) for p in points}
 
-        sparse_run = run(self._query(sparse_q, MINICOIL, candidates))
-        dense_run = run(self._query(dense, DENSE, candidates))
-        need_dense = sorted(sparse_run.keys() - dense_run.keys())
-        need_sparse = sorted(dense_run.keys() - sparse_run.keys())
-        if need_dense:
-            dense_run.update(run(self._query(dense, DENSE, len(need_dense), need_dense)))
-        if need_sparse:
-            sparse_run.update(run(self._query(sparse_q, MINICOIL, len(need_sparse), need_sparse)))
+        with self._lock:  # all four lookups see one state of the collection
+            sparse_run = run(self._query(sparse_q, MINICOIL, candidates))
+            dense_run = run(self._query(dense, DENSE, candidates))
+            need_dense = sorted(sparse_run.keys() - dense_run.keys())
+            need_sparse = sorted(dense_run.keys() - sparse_run.keys())
+            if need_dense:
+                dense_run.update(run(self._query(dense, DENSE, len(need_dense), need_dense)))
+            if need_sparse:
+                sparse_run.update(
+                    run(self._query(sparse_q, MINICOIL, len(need_sparse), need_sparse))
+                )
         fused = fuse.weighted_sum(sparse_run, dense_run, weight)
         by_name = {names[pid]: score for pid, score in fused.items()}
         return [Hit(doc_id, score) for doc_id, score in fuse.ranked(by_name, limit)]
