@@ -39,7 +39,7 @@ from tqdm.auto import tqdm
 
 from minicoil.align import span_means
 from minicoil.backbone import Backbone
-from minicoil.io import write_json
+from minicoil.io import read_state, write_json
 from minicoil.memory import release_memory
 from minicoil.text import TextProcessor, Vocabulary, Word
 from minicoil.train.corpus import CorpusError, file_fingerprint, iter_lines
@@ -205,13 +205,18 @@ def encode_samples(
     }
     out_dir.mkdir(parents=True, exist_ok=True)
     state_path = out_dir / "state.json"
-    state = json.loads(state_path.read_text("utf-8")) if state_path.exists() else {}
+    state = read_state(state_path)
     n_chunks = -(-len(layout.sentences) // chunk_size)
-    if state.get("params") != params:
+    shapes = _array_shapes(layout, backbone.hidden_size, teacher_bb.dense_size)
+    if (
+        state.get("params") != params
+        or not isinstance(state.get("chunks_done"), int)
+        or not _arrays_intact(out_dir, shapes)
+    ):
         state = {"params": params, "chunks_done": 0}
-        _create_arrays(out_dir, layout, backbone.hidden_size, teacher_bb.dense_size)
+        _create_arrays(out_dir, shapes)
         write_json(state_path, state)
-    if not (out_dir / "meta.json").exists():
+    if read_state(out_dir / "meta.json").get("params") != params:
         # written before any chunk, so a run killed after its last chunk still opens cleanly
         write_json(out_dir / "meta.json", {"snippet_fraction": snippet_fraction, "params": params})
     if state["chunks_done"] >= n_chunks:
@@ -258,17 +263,38 @@ def encode_samples(
     return EncodedSamples.open(out_dir, selection)
 
 
-def _create_arrays(out_dir: Path, layout: Layout, hidden: int, teacher_dim: int) -> None:
+def _array_shapes(
+    layout: Layout, hidden: int, teacher_dim: int
+) -> dict[str, tuple[tuple[int, ...], type]]:
+    """File name -> (shape, dtype) of every array of the step's output."""
     n_pairs, n_snip = len(layout.word), int(layout.snippet_offsets[-1])
-    for name, shape in (
-        ("tokens.npy", (n_pairs, hidden)),
-        ("snippets.npy", (n_snip, hidden)),
-        ("teacher.npy", (len(layout.sentences), teacher_dim)),
-    ):
-        array = np.lib.format.open_memmap(out_dir / name, mode="w+", dtype=np.float16, shape=shape)
+    return {
+        "tokens.npy": ((n_pairs, hidden), np.float16),
+        "snippets.npy": ((n_snip, hidden), np.float16),
+        "teacher.npy": ((len(layout.sentences), teacher_dim), np.float16),
+        "valid.npy": ((n_pairs,), np.bool_),
+        "snippet_valid.npy": ((n_snip,), np.bool_),
+    }
+
+
+def _arrays_intact(out_dir: Path, shapes: dict[str, tuple[tuple[int, ...], type]]) -> bool:
+    """Whether every array opens with its expected shape and dtype. Progress recorded next to
+    a missing, truncated or foreign array is not trusted: the step starts over instead of
+    failing on it (or, worse, reading it) at the end."""
+    for name, (shape, dtype) in shapes.items():
+        try:
+            array = np.load(out_dir / name, mmap_mode="r")
+        except (OSError, ValueError):
+            return False
+        if array.shape != shape or array.dtype != dtype:
+            return False
         del array
-    for name, size in (("valid.npy", n_pairs), ("snippet_valid.npy", n_snip)):
-        array = np.lib.format.open_memmap(out_dir / name, mode="w+", dtype=np.bool_, shape=(size,))
+    return True
+
+
+def _create_arrays(out_dir: Path, shapes: dict[str, tuple[tuple[int, ...], type]]) -> None:
+    for name, (shape, dtype) in shapes.items():
+        array = np.lib.format.open_memmap(out_dir / name, mode="w+", dtype=dtype, shape=shape)
         del array
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from minicoil.io import atomic_file, write_json
+from minicoil.io import atomic_file, read_state, write_json
 from minicoil.memory import release_memory
 from minicoil.train.encode import EncodedSamples
 from minicoil.train.targets import mine_triplets, umap_targets
@@ -232,6 +233,24 @@ def train_chunk(
     return best.numpy().astype(np.float32), stats
 
 
+def _read_chunk(
+    path: Path, shape: tuple[int, ...]
+) -> tuple[np.ndarray, list[dict[str, Any]], float] | None:
+    """A finished chunk's (weights, stats, seconds), or None when it is missing or unreadable
+    (damaged from outside: chunks are written atomically), so that it is trained again
+    instead of stopping every resume with a numpy error that names no file."""
+    try:
+        with np.load(path) as data:
+            weights = np.asarray(data["weights"], dtype=np.float32)
+            stats = json.loads(str(data["stats"]))
+            seconds = float(data["seconds"])
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+        return None
+    if weights.shape != shape or not isinstance(stats, list):
+        return None
+    return weights, stats, seconds
+
+
 @dataclass(frozen=True)
 class FitResult:
     heads: np.ndarray  # (V+1, H, dim), row 0 zeros
@@ -255,7 +274,7 @@ def fit_heads(
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {"config": asdict(config), "pairs": len(enc.layout.word)}
     state_path = out_dir / "state.json"
-    if state_path.exists() and json.loads(state_path.read_text("utf-8")).get("params") != params:
+    if state_path.exists() and read_state(state_path).get("params") != params:
         for old in out_dir.glob("chunk-*.npz"):
             old.unlink()
     write_json(state_path, {"params": params})
@@ -273,7 +292,8 @@ def fit_heads(
     done_now = 0
     for c, words in enumerate(tqdm(chunks, desc="fit", unit="chunk", disable=not progress)):
         path = out_dir / f"chunk-{c:05d}.npz"
-        if not path.exists():
+        done = _read_chunk(path, (len(words), H, config.dim))
+        if done is None:
             if stop_after_chunks is not None and done_now >= stop_after_chunks:
                 return None
             t0 = time.perf_counter()
@@ -283,12 +303,12 @@ def fit_heads(
             elapsed = time.perf_counter() - t0
             with atomic_file(path, "wb") as handle:
                 np.savez(handle, weights=weights, stats=json.dumps(chunk_stats), seconds=elapsed)
+            done = (weights, chunk_stats, elapsed)
             done_now += 1
             release_memory()
-        with np.load(path) as data:
-            heads[words.start : words.stop] = data["weights"]
-            stats.extend(json.loads(str(data["stats"])))
-            seconds += float(data["seconds"])
+        heads[words.start : words.stop] = done[0]
+        stats.extend(done[1])
+        seconds += done[2]
     agreements = [s["agreement"] for s in stats if s["agreement"] is not None]
     trained = sum(1 for s in stats if s["train"] >= 3)
     return FitResult(

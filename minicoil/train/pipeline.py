@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from minicoil.backbone import DEFAULT_BACKBONE, Backbone
-from minicoil.io import write_json
+from minicoil.io import read_state, write_json
 from minicoil.model import MiniCOIL
 from minicoil.text import TextProcessor, Vocabulary
 from minicoil.train.combine import combine_model
@@ -79,7 +79,11 @@ class _Timer:
 
     def __init__(self, path: Path):
         self.path = path
-        self.data: dict[str, float] = json.loads(path.read_text("utf-8")) if path.exists() else {}
+        self.data: dict[str, float] = {
+            name: float(value)
+            for name, value in read_state(path).items()
+            if isinstance(value, int | float)
+        }
 
     def run(self, name: str, fn: Callable[[], T]) -> T:
         t0 = time.perf_counter()
