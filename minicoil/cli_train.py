@@ -47,6 +47,13 @@ def register(app: typer.Typer) -> None:
         method: Annotated[str, typer.Option(help="triplet or umap")] = "triplet",
         dim: int = 4,
         max_steps: int = FitConfig.max_steps,
+        encode_chunk: Annotated[
+            int,
+            typer.Option(min=1, help="Sentences per resumable encode chunk (bounds memory)."),
+        ] = TrainConfig.encode_chunk,
+        words_per_chunk: Annotated[
+            int, typer.Option(min=1, help="Heads trained together per resumable fit chunk.")
+        ] = FitConfig.words_per_chunk,
         precision: Precision = "bfloat16",
         seed: int = 0,
         quiet: bool = False,
@@ -65,8 +72,15 @@ def register(app: typer.Typer) -> None:
             per_word=per_word,
             snippet_fraction=snippet_fraction,
             precision=precision,  # type: ignore[arg-type]
+            encode_chunk=encode_chunk,
             seed=seed,
-            fit=FitConfig(dim=dim, method=method, max_steps=max_steps, seed=seed),  # type: ignore[arg-type]
+            fit=FitConfig(
+                dim=dim,
+                method=method,  # type: ignore[arg-type]
+                max_steps=max_steps,
+                words_per_chunk=words_per_chunk,
+                seed=seed,
+            ),
         )
         model = run_pipeline(corpus, out, work, config, progress=not quiet)
         assert model is not None
