@@ -5,6 +5,7 @@ user sees them)."""
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -12,6 +13,23 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
+
+# Words of a small synthetic corpus: the tiny model's vocabulary plus fillers and stopwords.
+WORDS = [
+    *("bank", "river", "money", "bat", "cave", "database", "university", "please", "run"),
+    *("the", "of", "a", "fish", "loan", "rates", "stream", "grassy", "wooden", "night"),
+    *("query", "baseball", "deposit", "flood", "interest", "erosion"),
+]
+QUERIES = ["river bank", "money at the bank", "bat cave at night", "run the database query"]
+
+
+def random_documents(n_docs: int, seed: int = 0) -> dict[str, str]:
+    """``doc-<i>`` -> 4 to 30 random words: unique ids, varied lengths and word counts."""
+    rng = random.Random(seed)
+    return {
+        f"doc-{i}": " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 30)))
+        for i in range(n_docs)
+    }
 
 
 def cli_env(threads: int = 1) -> dict[str, str]:

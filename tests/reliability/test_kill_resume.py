@@ -28,7 +28,14 @@ from safetensors.numpy import load_file
 from minicoil import Backbone, MiniCOIL
 from minicoil.search.qdrant import SearchIndex, point_id
 from tests.conftest import random_model
-from tests.reliability.helpers import args_of, cli_command, cli_env, temporaries
+from tests.reliability.helpers import (
+    QUERIES,
+    args_of,
+    cli_command,
+    cli_env,
+    random_documents,
+    temporaries,
+)
 from tests.train.test_pipeline import write_corpus
 
 pytestmark = pytest.mark.faults
@@ -198,20 +205,9 @@ def test_train_killed_at_random_points_resumes_to_the_same_model(
 # ------------------------------------------------------------------------------ indexing
 
 
-WORDS = [
-    *("bank", "river", "money", "bat", "cave", "database", "university", "please", "run"),
-    *("the", "of", "a", "fish", "loan", "rates", "stream", "grassy", "wooden", "night"),
-    *("query", "baseball", "deposit", "flood", "interest", "erosion"),
-]
-QUERIES = ["river bank", "money at the bank", "bat cave at night", "run the database query"]
-
-
 def write_documents(path: Path, n_docs: int, seed: int = 0) -> dict[str, str]:
-    rng = random.Random(seed)
-    docs = {
-        f"doc-{i}": " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 30)))
-        for i in range(n_docs)
-    }
+    """A BEIR corpus.jsonl of :func:`random_documents`."""
+    docs = random_documents(n_docs, seed)
     with path.open("w", encoding="utf-8") as handle:
         for doc_id, text in docs.items():
             handle.write(json.dumps({"_id": doc_id, "title": "", "text": text}) + "\n")
