@@ -51,6 +51,12 @@ def resolve_backbone_path(reference: str | os.PathLike[str], base: Path | None =
     return path
 
 
+def _suspects(folder: Path) -> str:
+    """The folder and its weight files, for a load error whose own message names no file."""
+    weights = sorted(p.name for pattern in ("*.safetensors", "*.bin") for p in folder.glob(pattern))
+    return f"{folder} (weights: {', '.join(weights)})" if weights else str(folder)
+
+
 @dataclass(frozen=True)
 class Tokenized:
     """One text's content tokens (no special tokens) and their character offsets."""
@@ -179,7 +185,7 @@ class Backbone:
         try:
             model = SentenceTransformer(str(folder), device=device, local_files_only=True)
         except Exception as exc:
-            raise BackboneError(f"cannot load backbone from {folder}: {exc}") from exc
+            raise BackboneError(f"cannot load backbone from {_suspects(folder)}: {exc}") from exc
         return cls(
             model,
             window_overlap=window_overlap,

@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from minicoil.backbone import BackboneError
-from minicoil.cli_common import fail
+from minicoil.cli_common import fail, guard
 from minicoil.cli_eval import register as register_eval
 from minicoil.cli_export import register as register_export
 from minicoil.cli_search import register as register_search
@@ -67,6 +67,7 @@ def load_model(path: Path | None, backend: str = "torch"):
 
 
 @app.command()
+@guard
 def encode(
     texts: Annotated[
         list[str] | None,

@@ -473,13 +473,14 @@ def _is_package_reference(reference: str) -> bool:
 
 def _hidden_size_of(folder: Path) -> int:
     """Read the transformer's hidden size from its config without loading weights."""
-    import json
+    from minicoil.io import read_json
 
     config = folder / "config.json"
     if not config.exists():
         raise ModelFormatError(f"{config}: backbone config not found")
-    data = json.loads(config.read_text("utf-8"))
+    data = read_json(config, ModelFormatError)
     for key in ("hidden_size", "d_model", "dim"):
-        if key in data:
-            return int(data[key])
-    raise ModelFormatError(f"{config}: no hidden_size")
+        value = data.get(key) if isinstance(data, dict) else None
+        if isinstance(value, int) and value > 0:
+            return value
+    raise ModelFormatError(f"{config}: no positive integer hidden_size")

@@ -382,11 +382,6 @@ def test_error_matrix(space: Space, case: Case) -> None:
         assert leftovers(space.out) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`minicoil encode` is not wrapped in the CLI error guard (minicoil/cli.py) and "
-    "loads the backbone lazily, so a BackboneError escapes as a traceback",
-)
 def test_encode_with_a_broken_backbone_is_one_line(space: Space) -> None:
     no_tokenizer(space)
     result = runner.invoke(app, ["encode", "--model", str(space.model), "bank"])
