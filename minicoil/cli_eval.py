@@ -18,13 +18,15 @@ from minicoil.cli_common import format_columns, guard
 
 
 def format_table(results: dict[str, Any]) -> str:
-    """The metrics (and median latency) as a fixed-width table, one system per row."""
+    """The metrics (and median latency) as a fixed-width table, one system per row; the
+    fusion variants (every fusion of miniCOIL or BM25 with dense, untimed) follow."""
     systems: dict[str, dict[str, float]] = results["systems"]
     metrics = list(results["settings"]["metrics"])
     latency = results.get("timing", {}).get("queries", {}).get("latency", {})
     header = ["system", *metrics, "p50 ms"]
     rows = [header]
-    for name, values in systems.items():
+    variants: dict[str, dict[str, float]] = results.get("fusion_variants", {})
+    for name, values in [*systems.items(), *variants.items()]:
         p50 = latency.get(name, {}).get("p50_ms")
         rows.append(
             [

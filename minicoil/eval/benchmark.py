@@ -200,6 +200,17 @@ def _search_query(
         "dense": dict(dense_top[:depth]),
         "hybrid": fused,
     }
+    # Untimed comparisons from the same encodings: every fusion of miniCOIL + dense, and the
+    # usual BM25 + dense hybrids that miniCOIL's hybrid has to beat.
+    bm25_all = bm25_index.scores(bm25_q)
+    bm25_top = best_hits(*bm25_all, max(depth, candidates))
+    for name in FUSIONS:
+        hits[f"minicoil+dense {name}"] = _fuse(
+            name, weight, sparse_top[:candidates], dense_top[:candidates], sparse_all, dense_all
+        )
+        hits[f"bm25+dense {name}"] = _fuse(
+            name, weight, bm25_top[:candidates], dense_top[:candidates], bm25_all, dense_all
+        )
     return hits, seconds
 
 
@@ -328,7 +339,8 @@ def run_benchmark(
     # ---- queries: each encoded once, alone, and every step timed on its own
     depth = top_k + 1  # one spare, in case the query's own document is among the hits
     candidates = max(top_k, MIN_CANDIDATES)
-    raw: dict[str, Run] = {name: {} for name in SYSTEMS}
+    variants = [f"{side}+dense {name}" for side in ("minicoil", "bm25") for name in FUSIONS]
+    raw: dict[str, Run] = {name: {} for name in (*SYSTEMS, *variants)}
     spent: dict[str, list[float]] = {key: [] for key in _STEPS}
     with _progress(progress, len(dataset.queries), "searching", "query") as bar:
         for qid, text in dataset.queries.items():
@@ -341,7 +353,7 @@ def run_benchmark(
                 fusion=fusion,
                 weight=weight,
             )
-            for name in SYSTEMS:
+            for name in raw:
                 raw[name][qid] = {doc_ids[pos]: score for pos, score in hits[name].items()}
             for key in _STEPS:
                 spent[key].append(seconds[key])
@@ -350,11 +362,12 @@ def run_benchmark(
     # ---- metrics on runs without self-hits, and run files
     runs: dict[str, Run] = {}
     self_hits: dict[str, int] = {}
-    for name in SYSTEMS:
+    for name in raw:
         clean = remove_self_hits(raw[name])
         self_hits[name] = sum(len(raw[name][q]) - len(clean[q]) for q in raw[name])
         runs[name] = _truncate(clean, top_k)
     systems = {name: evaluate(dataset.qrels, runs[name], METRICS) for name in SYSTEMS}
+    fusion_variants = {name: evaluate(dataset.qrels, runs[name], METRICS) for name in variants}
     run_files = {
         name: str(write_trec_run(runs_path / f"{name}.trec", runs[name], name, depth=top_k))
         for name in SYSTEMS
@@ -396,6 +409,7 @@ def run_benchmark(
         "split": split,
         "model": _model_summary(model, backbone.dense_size, avg_len, model_label),
         "systems": systems,
+        "fusion_variants": fusion_variants,
         "timing": timing,
         "settings": {
             "data_dir": str(root),
@@ -408,7 +422,7 @@ def run_benchmark(
             "weight": weight,
             "rrf_k": RRF_K,
             "hybrid_candidates": candidates,
-            "self_hits_removed": self_hits,
+            "self_hits_removed": {name: self_hits[name] for name in SYSTEMS},
             "scorer": "exact (minicoil.search.exact, Qdrant IDF modifier)",
             "runs_dir": str(runs_path),
             "run_files": run_files,

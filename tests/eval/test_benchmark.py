@@ -47,7 +47,20 @@ def test_results_json_has_the_documented_shape(
     results = _bench(beir_tiny, tiny_model, tmp_path)
     on_disk = json.loads((tmp_path / "results.json").read_text("utf-8"))
     assert on_disk == results
-    assert set(results) == {"dataset", "split", "model", "systems", "timing", "settings"}
+    assert set(results) == {
+        "dataset",
+        "split",
+        "model",
+        "systems",
+        "fusion_variants",
+        "timing",
+        "settings",
+    }
+    variants = results["fusion_variants"]
+    assert sorted(variants) == sorted(
+        f"{side}+dense {f}" for side in ("minicoil", "bm25") for f in ("rrf", "dbsf", "weighted")
+    )
+    assert variants["minicoil+dense rrf"] == results["systems"]["hybrid"]  # the same fusion
     assert (results["dataset"], results["split"]) == ("beir-tiny", "test")
     assert list(results["systems"]) == list(SYSTEMS) == ["bm25", "minicoil", "dense", "hybrid"]
     for metrics in results["systems"].values():
