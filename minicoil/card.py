@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from minicoil.config import MiniCOILConfig
+from minicoil.config import CARD_FILE, CONFIG_FILE, MiniCOILConfig
+from minicoil.io import atomic_file, write_json
 
 
 def render_model_card(config: MiniCOILConfig) -> str:
@@ -41,11 +43,36 @@ def render_model_card(config: MiniCOILConfig) -> str:
         "```",
         "",
     ]
+    if config.evaluation:
+        lines += ["## Evaluation", "", *_evaluation_rows(config.evaluation), ""]
     if config.training:
         lines += ["## Training", "", *_training_rows(config.training), ""]
     else:
         lines += ["No training record: this folder was not produced by `minicoil train`.", ""]
     return "\n".join(lines)
+
+
+def _evaluation_rows(evaluation: dict[str, Any]) -> list[str]:
+    """One row per (benchmark, system): its metrics as recorded by :func:`record_evaluation`."""
+    rows = ["| benchmark | system | metrics |", "|---|---|---|"]
+    for bench, systems in evaluation.items():
+        for system, metrics in systems.items():
+            text = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            rows.append(f"| {bench} | {system} | {text} |")
+    return rows
+
+
+def record_evaluation(folder: Path, benchmark: str, systems: dict[str, dict[str, float]]) -> None:
+    """Store measured quality in a model folder's config and re-render its card.
+
+    Kept next to the training record so that the numbers travel with the weights they were
+    measured on; each file is replaced atomically.
+    """
+    config = MiniCOILConfig.load(folder)
+    config.evaluation = {**config.evaluation, benchmark: systems}
+    write_json(folder / CONFIG_FILE, config.to_dict())
+    with atomic_file(folder / CARD_FILE) as handle:
+        handle.write(render_model_card(config))
 
 
 def _training_rows(training: dict[str, Any]) -> list[str]:

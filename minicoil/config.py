@@ -75,6 +75,7 @@ class MiniCOILConfig:
     format: str = FORMAT_NAME
     format_version: int = FORMAT_VERSION
     training: dict[str, Any] = field(default_factory=dict)
+    evaluation: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
