@@ -112,6 +112,9 @@ def register(app: typer.Typer) -> None:
         batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
         top_k: Annotated[int, typer.Option(min=1, help="Documents kept per query.")] = 100,
         quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
+        record: Annotated[
+            bool, typer.Option(help="Store the metrics in the model folder's config and card.")
+        ] = False,
     ) -> None:
         """Evaluate BM25, miniCOIL, dense and hybrid retrieval on a BEIR split.
 
@@ -140,6 +143,13 @@ def register(app: typer.Typer) -> None:
         )
         typer.echo(f"{results['dataset']} ({results['split']}), hybrid fusion {fusion}")
         typer.echo(format_table(results))
+        if record and folder is not None:
+            from minicoil.card import record_evaluation
+
+            record_evaluation(
+                Path(folder), f"{results['dataset']} {results['split']}", results["systems"]
+            )
+            typer.echo(f"recorded in {folder}/config.json and README.md", err=True)
         typer.echo(
             f"wrote {output}, {output.with_suffix('.png')} and run files in "
             f"{results['settings']['runs_dir']}",
@@ -160,15 +170,41 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--output", "-o", help="Also write the results as JSON.")
         ] = None,
         batch_size: Annotated[int, typer.Option(min=1, help="Sentences per forward pass.")] = 32,
+        record: Annotated[
+            bool, typer.Option(help="Store the accuracies in the model folder's config and card.")
+        ] = False,
     ) -> None:
         """Word-in-Context accuracy of raw embeddings, the model's meanings and random 4-d
         projections (threshold chosen on train+dev, accuracy on test)."""
         from minicoil.cli import load_model
+        from minicoil.defaults import default_model_path
         from minicoil.eval.wic import evaluate_wic
         from minicoil.io import atomic_file
 
         mc = load_model(model)
         results = evaluate_wic(mc, data, batch_size=batch_size)
+        folder = model or default_model_path()
+        if record and folder is not None:
+            from minicoil.card import record_evaluation
+
+            methods = results["methods"]
+            rows = {
+                f"raw {methods['raw']['dim']}-d token vectors": methods["raw"],
+                f"{methods['meaning']['dim']}-d meanings, all pairs": methods["meaning"],
+                f"{methods['meaning']['dim']}-d meanings, pairs with a head": (
+                    methods["meaning"]["covered"]
+                ),
+                "random 4-d projection (mean of seeds)": methods["random4"],
+            }
+            record_evaluation(
+                Path(folder),
+                "WiC test",
+                {
+                    name: {"accuracy": float(row["test_accuracy"])}
+                    for name, row in rows.items()
+                    if row.get("test_accuracy") is not None
+                },
+            )
         n = results["n_pairs"]
         typer.echo(
             f"WiC: {n['train']} train, {n['dev']} dev, {n['test']} test pairs; "

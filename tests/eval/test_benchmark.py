@@ -320,3 +320,22 @@ def test_cli_bad_fusion_is_a_one_line_error(
         ],
     )
     assert result.exit_code == 2 and "error: fusion must be one of" in result.output
+
+
+def test_cli_record_stores_the_metrics_in_the_model_folder(
+    tiny_model: MiniCOIL, beir_tiny: Path, tmp_path: Path
+) -> None:
+    from typer.testing import CliRunner
+
+    from minicoil.cli import app
+    from minicoil.config import MiniCOILConfig
+
+    tiny_model.save_pretrained(tmp_path / "m")
+    args = ["benchmark", "--data", str(beir_tiny), "--model", str(tmp_path / "m")]
+    args += ["--output", str(tmp_path / "r.json"), "--quiet", "--record"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    recorded = MiniCOILConfig.load(tmp_path / "m").evaluation["beir-tiny test"]
+    on_disk = json.loads((tmp_path / "r.json").read_text("utf-8"))["systems"]
+    assert recorded == on_disk
+    assert "beir-tiny test" in (tmp_path / "m" / "README.md").read_text()
