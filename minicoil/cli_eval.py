@@ -17,6 +17,15 @@ import typer
 from minicoil.cli_common import format_columns, guard
 
 
+def _display(path: Path) -> str:
+    """A path as a person would type it: relative to the working folder when inside it, so
+    results files written from a checkout do not carry the machine's absolute paths."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def format_table(results: dict[str, Any]) -> str:
     """The metrics (and median latency) as a fixed-width table, one system per row; the
     fusion variants (every fusion of miniCOIL or BM25 with dense, untimed) follow."""
@@ -139,7 +148,7 @@ def register(app: typer.Typer) -> None:
             output=output,
             runs_dir=runs_dir,
             progress=not quiet,
-            model_label=str(folder) if folder is not None else "plain BM25 (no model folder)",
+            model_label=_display(folder) if folder is not None else "plain BM25 (no model folder)",
         )
         typer.echo(f"{results['dataset']} ({results['split']}), hybrid fusion {fusion}")
         typer.echo(format_table(results))
