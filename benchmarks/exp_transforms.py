@@ -31,7 +31,7 @@ from minicoil import MiniCOIL
 from minicoil.eval.beir import indexable_text, load_beir
 from minicoil.eval.metrics import evaluate, remove_self_hits
 from minicoil.search.exact import ExactSparse, qdrant_idf
-from minicoil.sparse import SparseVector
+from minicoil.sparse import SparseVector, oov_shift
 
 TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "1 (bm25)": lambda c: np.ones_like(c),
@@ -174,7 +174,8 @@ def main() -> None:
     texts = [indexable_text(d) for d in corpus.values()]
     model.fit(texts)
     docs = encode(model, texts, False, args.cache / "docs.npz")
-    post = Postings(docs, model.config.dim, model._shift, len(doc_ids))
+    shift = oov_shift(model.config.vocab_size, model.config.dim)
+    post = Postings(docs, model.config.dim, shift, len(doc_ids))
     dense_docs = docs["dense"]
     results: dict[str, Any] = {"model": str(args.model), "variants": {}, "hybrid": {}}
     per_split: dict[str, dict[str, Any]] = {}
