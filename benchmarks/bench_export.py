@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import tempfile
 import time
@@ -41,6 +42,7 @@ from minicoil.search import SearchIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 PER_TENSOR_FILE = "model_qint8_per_tensor.onnx"
+MATMUL_ONLY_FILE = "model_qint8_matmul_only.onnx"
 
 # name -> (folder key, backend, onnx file); each folder key names its heads' storage dtype
 VARIANTS: dict[str, tuple[str, str, str | None]] = {
@@ -50,13 +52,15 @@ VARIANTS: dict[str, tuple[str, str, str | None]] = {
     "torch, int8 heads": ("int8", "torch", None),
     "onnx int8 per-channel + int8 heads": ("int8", "onnx", QUANTIZED_ONNX_FILE),
     "onnx int8 per-tensor + int8 heads": ("int8", "onnx", PER_TENSOR_FILE),
+    "onnx int8 per-channel MatMul only + int8 heads": ("int8", "onnx", MATMUL_ONLY_FILE),
 }
 # "onnx fp32" is left out of the quality runs: tests pin it to torch within 1e-4 per value.
 QUALITY_VARIANTS = [name for name in VARIANTS if name != "onnx fp32"]
 
 
 def build_folders(model: MiniCOIL, work: Path) -> dict[str, Path]:
-    """fp32 heads + fp32 graph; fp16 heads; int8 heads + both int8 graphs (channel, tensor).
+    """fp32 heads + fp32 graph; fp16 heads; int8 heads + the int8 graphs (per-channel, the
+    export default; per-tensor; per-channel with the embedding tables left fp32).
 
     The model's heads are taken as they are in memory: train and combine with fp32 heads for
     the fp32 row to be the true reference (a model stored in fp16 makes it equal fp16).
@@ -67,6 +71,7 @@ def build_folders(model: MiniCOIL, work: Path) -> dict[str, Path]:
     export_onnx(model, folders["int8"], quantize=True, per_channel=True, heads_dtype="int8")
     graphs = folders["int8"] / "backbone"
     quantize_backbone(onnx_path(graphs), onnx_path(graphs, PER_TENSOR_FILE), per_channel=False)
+    quantize_backbone(onnx_path(graphs), onnx_path(graphs, MATMUL_ONLY_FILE), embeddings=False)
     return folders
 
 
@@ -86,6 +91,10 @@ def sizes(folders: dict[str, Path]) -> dict[str, dict[str, float]]:
         "fp32": (onnx_path(fp32 / "backbone", DEFAULT_ONNX_FILE), fp32 / HEADS_FILE),
         "int8 per-channel": (onnx_path(int8 / "backbone", QUANTIZED_ONNX_FILE), int8 / HEADS_FILE),
         "int8 per-tensor": (onnx_path(int8 / "backbone", PER_TENSOR_FILE), int8 / HEADS_FILE),
+        "int8 per-channel, MatMul only": (
+            onnx_path(int8 / "backbone", MATMUL_ONLY_FILE),
+            int8 / HEADS_FILE,
+        ),
     }
     out = {}
     for name, (graph, heads) in rows.items():
@@ -198,6 +207,14 @@ def latency(folders: dict[str, Path], data: Path, work: Path) -> dict[str, Any]:
     return {"queries": len(queries), "encode_query": encode, "encode_and_search": search}
 
 
+def _display(path: Path) -> str:
+    """A path relative to the working directory where possible: results files are committed."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -211,6 +228,9 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--quality", action="store_true", help="NDCG@10 of every variant")
     parser.add_argument("--latency", action="store_true", help="query latency, Qdrant local")
+    parser.add_argument(
+        "--no-throughput", action="store_true", help="skip the throughput run (sizes only)"
+    )
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
 
@@ -221,16 +241,18 @@ def main() -> None:
         work = Path(tmp)
         folders = build_folders(model, work)
         results: dict[str, Any] = {
-            "model": str(args.model),
-            "data": str(args.data),
+            "model": _display(args.model),
+            "data": _display(args.data),
             "machine": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(),
             "sizes": sizes(folders),
         }
         print(json.dumps(results["sizes"], indent=2), flush=True)
-        results["throughput_docs_per_s"] = throughput(folders, texts, args.batch_size, args.chunk)
-        results["throughput_docs"] = len(texts)
-        print(json.dumps(results["throughput_docs_per_s"], indent=2), flush=True)
+        if not args.no_throughput:
+            speed = throughput(folders, texts, args.batch_size, args.chunk)
+            results["throughput_docs_per_s"] = speed
+            results["throughput_docs"] = len(texts)
+            print(json.dumps(speed, indent=2), flush=True)
         if args.quality:
             results["quality"] = quality(folders, args.data, work)
         if args.latency:

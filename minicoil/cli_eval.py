@@ -47,45 +47,35 @@ def format_table(results: dict[str, Any]) -> str:
     return format_columns(rows, min_width=8)
 
 
+def wic_rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The representations WiC compares, by display name: one naming for the printed table
+    and the rows ``--record`` writes into the model card."""
+    methods = results["methods"]
+    raw, meaning, rand = methods["raw"], methods["meaning"], methods["random4"]
+    return {
+        f"raw {raw['dim']}-d token vectors": raw,
+        f"{meaning['dim']}-d meanings, all pairs (no head = same sense)": meaning,
+        f"{meaning['dim']}-d meanings, pairs with a head": meaning["covered"],
+        f"random {rand['dim']}-d projection (mean of {len(rand['per_seed'])} seeds)": rand,
+    }
+
+
 def format_wic_table(results: dict[str, Any]) -> str:
     """One row per representation: test accuracy, threshold (from train+dev), coverage."""
-    methods = results["methods"]
-
-    def acc(value: float | None) -> str:
-        return f"{value:.4f}" if value is not None else "-"
-
-    def thr(value: float | None) -> str:
-        return f"{value:+.4f}" if value is not None else "-"
-
-    raw, meaning, rand = methods["raw"], methods["meaning"], methods["random4"]
-    covered = meaning["covered"]
-    rows = [
-        ["method", "test acc", "threshold", "coverage"],
-        [
-            f"raw {raw['dim']}-d",
-            acc(raw["test_accuracy"]),
-            thr(raw["threshold"]),
-            f"{raw['coverage']:.3f}",
-        ],
-        [
-            f"meaning {meaning['dim']}-d (all, no head = 1.0)",
-            acc(meaning["test_accuracy"]),
-            thr(meaning["threshold"]),
-            f"{meaning['coverage']:.3f}",
-        ],
-        [
-            f"meaning {meaning['dim']}-d (pairs with head)",
-            acc(covered["test_accuracy"]),
-            thr(covered["threshold"]),
-            f"{covered['n_pairs']['test']} pairs",
-        ],
-        [
-            f"random {rand['dim']}-d ({len(rand['per_seed'])} seeds)",
-            f"{rand['test_accuracy']:.4f} ± {rand['std']:.4f}",
-            "per seed",
-            f"{rand['coverage']:.3f}",
-        ],
-    ]
+    rows = [["method", "test acc", "threshold", "coverage"]]
+    for name, row in wic_rows(results).items():
+        accuracy = row.get("test_accuracy")
+        threshold = row.get("threshold")
+        if "per_seed" in row:  # random projections: a mean over seeds, thresholds per seed
+            shown = f"{accuracy:.4f} ± {row['std']:.4f}"
+            threshold_text = "per seed"
+        else:
+            shown = f"{accuracy:.4f}" if accuracy is not None else "-"
+            threshold_text = f"{threshold:+.4f}" if threshold is not None else "-"
+        coverage = (
+            f"{row['n_pairs']['test']} pairs" if "n_pairs" in row else f"{row['coverage']:.3f}"
+        )
+        rows.append([name, shown, threshold_text, coverage])
     return format_columns(rows)
 
 
@@ -118,6 +108,12 @@ def register(app: typer.Typer) -> None:
         ] = None,
         fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf, dbsf or weighted.")] = "rrf",
         weight: Annotated[float, typer.Option(help="Dense weight for --fusion weighted.")] = 3.0,
+        floor: Annotated[
+            float,
+            typer.Option(
+                min=0.0, max=1.0, help="--fusion weighted: score meanings as floor+(1-floor)*cos."
+            ),
+        ] = 0.0,
         batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
         top_k: Annotated[int, typer.Option(min=1, help="Documents kept per query.")] = 100,
         quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
@@ -145,6 +141,7 @@ def register(app: typer.Typer) -> None:
             top_k=top_k,
             weight=weight,
             fusion=fusion,
+            floor=floor,
             output=output,
             runs_dir=runs_dir,
             progress=not quiet,
@@ -196,21 +193,12 @@ def register(app: typer.Typer) -> None:
         if record and folder is not None:
             from minicoil.card import record_evaluation
 
-            methods = results["methods"]
-            rows = {
-                f"raw {methods['raw']['dim']}-d token vectors": methods["raw"],
-                f"{methods['meaning']['dim']}-d meanings, all pairs": methods["meaning"],
-                f"{methods['meaning']['dim']}-d meanings, pairs with a head": (
-                    methods["meaning"]["covered"]
-                ),
-                "random 4-d projection (mean of seeds)": methods["random4"],
-            }
             record_evaluation(
                 Path(folder),
                 "WiC test",
                 {
                     name: {"accuracy": float(row["test_accuracy"])}
-                    for name, row in rows.items()
+                    for name, row in wic_rows(results).items()
                     if row.get("test_accuracy") is not None
                 },
             )

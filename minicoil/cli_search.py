@@ -126,6 +126,12 @@ def register(app: typer.Typer) -> None:
         mode: Annotated[str, typer.Option(help="sparse, bm25, dense or hybrid.")] = "sparse",
         fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf, dbsf or weighted.")] = "rrf",
         weight: Annotated[float, typer.Option(help="Dense weight for --fusion weighted.")] = 3.0,
+        floor: Annotated[
+            float,
+            typer.Option(
+                min=0.0, max=1.0, help="--fusion weighted: score meanings as floor+(1-floor)*cos."
+            ),
+        ] = 0.0,
         limit: Annotated[int, typer.Option(min=1, help="Results to print.")] = 10,
     ) -> None:
         """Print the top documents as tab-separated rank, document id and score."""
@@ -137,6 +143,7 @@ def register(app: typer.Typer) -> None:
                 mode=mode,  # type: ignore[arg-type]
                 fusion=fusion,  # type: ignore[arg-type]
                 weight=weight,
+                floor=floor,
                 limit=limit,
             )
         for rank, hit in enumerate(hits, start=1):

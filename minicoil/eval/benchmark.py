@@ -122,13 +122,18 @@ def _fuse(
     dense_hits: list[tuple[int, float]],
     sparse_all: tuple[np.ndarray, np.ndarray],
     dense_all: np.ndarray,
+    *,
+    floor: float = 0.0,
+    bm25: tuple[list[tuple[int, float]], tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> dict[int, float]:
     """Fuse the two top-N lists like :meth:`SearchIndex.search` does in Qdrant.
 
     ``rrf``/``dbsf`` fuse the candidate lists as they are (server-side prefetch + fusion);
     ``weighted`` first gives every candidate both scores (a document outside the dense top-N
     still has a cosine; one outside the sparse top-N has a sparse score only if it shares a
-    word), then applies :func:`fusion.weighted_sum`.
+    word), then applies :func:`fusion.weighted_sum`. With ``floor`` > 0 and ``bm25`` (its
+    top-N and all its scores) the BM25 top-N joins the candidates and the sparse side is
+    :func:`fusion.floored`.
     """
     sparse_run = dict(sparse_hits)
     dense_run = dict(dense_hits)
@@ -136,14 +141,21 @@ def _fuse(
         return fuse.rrf([sparse_run, dense_run], k=RRF_K)
     if fusion == "dbsf":
         return fuse.dbsf([sparse_run, dense_run])
-    positions, scores = sparse_all
-    has_sparse = dict(zip(positions.tolist(), scores.tolist(), strict=True))
-    for pos in dense_run.keys() - sparse_run.keys():
-        if pos in has_sparse:
-            sparse_run[pos] = has_sparse[pos]
-    for pos in sparse_run.keys() - dense_run.keys():
-        dense_run[pos] = float(dense_all[pos])
+    pool = sparse_run.keys() | dense_run.keys()
+    if bm25 is not None and floor > 0:
+        pool |= dict(bm25[0]).keys()
+        sparse_run = fuse.floored(_lookup(pool, sparse_all), _lookup(pool, bm25[1]), floor)
+    else:
+        sparse_run = _lookup(pool, sparse_all)
+    dense_run = {pos: float(dense_all[pos]) for pos in pool}
     return fuse.weighted_sum(sparse_run, dense_run, weight)
+
+
+def _lookup(pool: set[int], scored: tuple[np.ndarray, np.ndarray]) -> dict[int, float]:
+    """The exact scores of the documents of ``pool`` that have one (they share a word)."""
+    positions, scores = scored
+    have = dict(zip(positions.tolist(), scores.tolist(), strict=True))
+    return {pos: have[pos] for pos in pool if pos in have}
 
 
 # Per-query steps that are timed separately; each system's latency is a sum of some of them.
@@ -159,6 +171,7 @@ def _search_query(
     candidates: int,
     fusion: str,
     weight: float,
+    floor: float = 0.0,
 ) -> tuple[dict[str, dict[int, float]], dict[str, float]]:
     """Encode one query once and run all four systems on it.
 
@@ -182,7 +195,8 @@ def _search_query(
     lap("encode")
     bm25_q = next(bm25.encode_query(text))
     lap("bm25_encode")
-    bm25_hits = bm25_index.search(bm25_q, depth)
+    bm25_all = bm25_index.scores(bm25_q)
+    bm25_top = best_hits(*bm25_all, max(depth, candidates))
     lap("bm25")
     sparse_all = sparse_index.scores(sparse_q)
     sparse_top = best_hits(*sparse_all, max(depth, candidates))
@@ -190,23 +204,36 @@ def _search_query(
     dense_all = dense_index.scores(dense_q)
     dense_top = best_hits(dense_index.positions, dense_all, max(depth, candidates))
     lap("dense")
+    bm25_side = (bm25_top[:candidates], bm25_all)
     fused = _fuse(
-        fusion, weight, sparse_top[:candidates], dense_top[:candidates], sparse_all, dense_all
+        fusion,
+        weight,
+        sparse_top[:candidates],
+        dense_top[:candidates],
+        sparse_all,
+        dense_all,
+        floor=floor,
+        bm25=bm25_side,
     )
     lap("fusion")
     hits = {
-        "bm25": dict(bm25_hits),
+        "bm25": dict(bm25_top[:depth]),
         "minicoil": dict(sparse_top[:depth]),
         "dense": dict(dense_top[:depth]),
         "hybrid": fused,
     }
     # Untimed comparisons from the same encodings: every fusion of miniCOIL + dense, and the
     # usual BM25 + dense hybrids that miniCOIL's hybrid has to beat.
-    bm25_all = bm25_index.scores(bm25_q)
-    bm25_top = best_hits(*bm25_all, max(depth, candidates))
     for name in FUSIONS:
         hits[f"minicoil+dense {name}"] = _fuse(
-            name, weight, sparse_top[:candidates], dense_top[:candidates], sparse_all, dense_all
+            name,
+            weight,
+            sparse_top[:candidates],
+            dense_top[:candidates],
+            sparse_all,
+            dense_all,
+            floor=floor,
+            bm25=bm25_side,
         )
         hits[f"bm25+dense {name}"] = _fuse(
             name, weight, bm25_top[:candidates], dense_top[:candidates], bm25_all, dense_all
@@ -270,6 +297,7 @@ def run_benchmark(
     top_k: int = 100,
     weight: float = 3.0,
     fusion: str = "rrf",
+    floor: float = 0.0,
     output: str | os.PathLike[str] = Path("results.json"),
     runs_dir: str | os.PathLike[str] | None = None,
     progress: bool = True,
@@ -283,7 +311,8 @@ def run_benchmark(
     run files in ``runs_dir`` (default: :func:`default_runs_dir`), and returns the JSON dict.
     ``model.fit`` is called on the corpus, so the model's corpus statistics change.
     ``hybrid`` is miniCOIL + dense fused with ``fusion`` (``weighted`` uses ``weight`` on the
-    cosine). Bad input raises :class:`DatasetError` (naming the file) or ``ValueError``.
+    cosine and scores meanings as ``floor + (1 - floor) * cos``, see :func:`fusion.floored`).
+    Bad input raises :class:`DatasetError` (naming the file) or ``ValueError``.
     """
     if fusion not in FUSIONS:
         raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
@@ -293,6 +322,8 @@ def run_benchmark(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if not math.isfinite(weight):
         raise ValueError(f"weight must be a finite number, got {weight}")
+    if not 0.0 <= floor <= 1.0:
+        raise ValueError(f"floor must be between 0 and 1, got {floor}")
     _require_optional(plot)
     root = Path(data_dir)
     output_path = Path(output)
@@ -352,6 +383,7 @@ def run_benchmark(
                 candidates=candidates,
                 fusion=fusion,
                 weight=weight,
+                floor=floor,
             )
             for name in raw:
                 raw[name][qid] = {doc_ids[pos]: score for pos, score in hits[name].items()}
@@ -420,6 +452,7 @@ def run_benchmark(
             "batch_size": batch_size,
             "fusion": fusion,
             "weight": weight,
+            "floor": floor,
             "rrf_k": RRF_K,
             "hybrid_candidates": candidates,
             "self_hits_removed": {name: self_hits[name] for name in SYSTEMS},

@@ -93,8 +93,16 @@ def export_backbone(backbone: Backbone, out_file: Path, *, opset: int = DEFAULT_
     return out_file
 
 
-def quantize_backbone(src: Path, dst: Path, *, per_channel: bool = True) -> Path:
-    """int8 weights for every MatMul of ``src`` (dynamic quantization), written to ``dst``."""
+def quantize_backbone(
+    src: Path, dst: Path, *, per_channel: bool = True, embeddings: bool = True
+) -> Path:
+    """int8 weights for every MatMul of ``src`` (dynamic quantization), written to ``dst``.
+
+    With ``embeddings`` the embedding lookups (``Gather``) are stored int8 too: the word
+    embedding table is a third of MiniLM's weights, so without it the int8 graph stays at
+    0.65 of fp32 instead of 0.25. Per-channel scales keep its token vectors at the same
+    cosine to fp32 as the MatMul-only graph (0.989 on SciFact text); per-tensor ones do not.
+    """
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
@@ -105,7 +113,7 @@ def quantize_backbone(src: Path, dst: Path, *, per_channel: bool = True) -> Path
         quantize_dynamic(
             prepared,
             dst,
-            op_types_to_quantize=["MatMul"],
+            op_types_to_quantize=["MatMul", "Gather"] if embeddings else ["MatMul"],
             per_channel=per_channel,
             weight_type=QuantType.QInt8,
         )
@@ -118,6 +126,7 @@ def export_onnx(
     *,
     quantize: bool = False,
     per_channel: bool = True,
+    quantize_embeddings: bool = True,
     heads_dtype: HeadsDtype = "float16",
     opset: int = DEFAULT_OPSET,
 ) -> Path:
@@ -134,5 +143,10 @@ def export_onnx(
             model.backbone, tmp / "backbone" / ONNX_DIR / DEFAULT_ONNX_FILE, opset=opset
         )
         if quantize:
-            quantize_backbone(graph, graph.with_name(QUANTIZED_ONNX_FILE), per_channel=per_channel)
+            quantize_backbone(
+                graph,
+                graph.with_name(QUANTIZED_ONNX_FILE),
+                per_channel=per_channel,
+                embeddings=quantize_embeddings,
+            )
     return out

@@ -14,7 +14,7 @@ from typing import TypeVar
 
 DocId = TypeVar("DocId", str, int)
 
-__all__ = ["dbsf", "ranked", "rrf", "weighted_sum"]
+__all__ = ["dbsf", "floored", "ranked", "rrf", "weighted_sum"]
 
 
 def ranked(run: Mapping[DocId, float], limit: int | None = None) -> list[tuple[DocId, float]]:
@@ -94,3 +94,22 @@ def weighted_sum(
         sparse = sparse_run.get(doc_id, 0.0) / scale if scale > 0.0 else 0.0
         fused[doc_id] = sparse + weight * dense_run.get(doc_id, 0.0)
     return fused
+
+
+def floored(
+    minicoil_run: Mapping[DocId, float], bm25_run: Mapping[DocId, float], floor: float
+) -> dict[DocId, float]:
+    """``(1 - floor) * minicoil + floor * bm25`` per document; a missing score counts as 0.
+
+    This is miniCOIL scored with ``floor + (1 - floor) * cos`` instead of ``cos``, without a
+    second index: both scores are sums over the same matched words with the same IDF and BM25
+    tf (miniCOIL's ``IDF * tf * cos``, BM25's ``IDF * tf``, and ``IDF * tf`` for words without
+    a head in both), so the mix is exact term by term. ``floor=0`` is miniCOIL, ``1`` BM25.
+    Both runs must hold every candidate that shares a word with the query.
+    """
+    if not 0.0 <= floor <= 1.0:
+        raise ValueError(f"floor must be between 0 and 1, got {floor}")
+    return {
+        doc_id: (1.0 - floor) * minicoil_run.get(doc_id, 0.0) + floor * bm25_run.get(doc_id, 0.0)
+        for doc_id in {**minicoil_run, **bm25_run}
+    }

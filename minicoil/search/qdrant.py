@@ -455,6 +455,7 @@ class SearchIndex:
         mode: Mode = "sparse",
         fusion: Fusion = "rrf",
         weight: float = 3.0,
+        floor: float = 0.0,
         limit: int = 10,
         candidates: int | None = None,
         rrf_k: int = 60,
@@ -465,7 +466,10 @@ class SearchIndex:
         miniCOIL and dense: ``rrf``/``dbsf`` run server-side (prefetch of ``candidates`` each,
         default ``max(limit, 100)``, then fusion; RRF with :func:`fusion.rrf`'s ``k``), while
         ``weighted`` fuses client-side with :func:`fusion.weighted_sum` (``weight`` on the
-        cosine). The query is encoded once: sparse and dense come from one forward pass.
+        cosine); with ``floor`` > 0 its sparse side is :func:`fusion.floored`, miniCOIL with
+        the meaning cosine mapped to ``floor + (1 - floor) * cos`` (the BM25 vector of the
+        same collection supplies the floor). The query is encoded once: sparse and dense come
+        from one forward pass.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -473,6 +477,8 @@ class SearchIndex:
             raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
         if limit < 1:
             raise ValueError(f"limit must be >= 1, got {limit}")
+        if not 0.0 <= floor <= 1.0:
+            raise ValueError(f"floor must be between 0 and 1, got {floor}")
         if not query.strip():
             raise ValueError("the query is empty")
         if not self._verified:
@@ -488,7 +494,8 @@ class SearchIndex:
         if mode == "dense":
             return self._single(dense_query, DENSE, limit)
         if fusion == "weighted":
-            return self._weighted(sparse, dense_query, weight, limit, n_candidates)
+            bm25 = next(self.bm25.encode_query(query)) if floor > 0 else None
+            return self._weighted(sparse, dense_query, weight, limit, n_candidates, bm25, floor)
         return self._fused(sparse, dense_query, fusion, limit, n_candidates, rrf_k)
 
     def _query(self, vector: Any, using: str, limit: int, ids: list[str] | None = None):
@@ -544,12 +551,23 @@ class SearchIndex:
         return [_hit(p) for p in points]
 
     def _weighted(
-        self, sparse: SparseVector, dense: list[float], weight: float, limit: int, candidates: int
+        self,
+        sparse: SparseVector,
+        dense: list[float],
+        weight: float,
+        limit: int,
+        candidates: int,
+        bm25: SparseVector | None = None,
+        floor: float = 0.0,
     ) -> list[Hit]:
-        """Top ``candidates`` of each side, then each candidate's missing score looked up
+        """Top ``candidates`` of each side, then each candidate's missing scores looked up
         exactly (a document absent from the dense top-N still has a cosine), then
-        :func:`fusion.weighted_sum`. Sparse scores absent after the lookup share no word."""
-        sparse_q = sparse.to_qdrant()
+        :func:`fusion.weighted_sum`. Sparse scores absent after the lookup share no word.
+        With ``bm25`` the BM25 top-N joins the candidates and :func:`fusion.floored` mixes it
+        into the sparse side."""
+        sides: dict[str, Any] = {MINICOIL: sparse.to_qdrant(), DENSE: dense}
+        if bm25 is not None:
+            sides[BM25] = bm25.to_qdrant()
         names: dict[str, str] = {}
 
         def run(points: list[Any]) -> dict[str, float]:
@@ -557,18 +575,17 @@ class SearchIndex:
                 names[str(p.id)] = (p.payload or {}).get("doc_id", str(p.id))
             return {str(p.id): float(p.score) for p in points}
 
-        with self._lock:  # all four lookups see one state of the collection
-            sparse_run = run(self._query(sparse_q, MINICOIL, candidates))
-            dense_run = run(self._query(dense, DENSE, candidates))
-            need_dense = sorted(sparse_run.keys() - dense_run.keys())
-            need_sparse = sorted(dense_run.keys() - sparse_run.keys())
-            if need_dense:
-                dense_run.update(run(self._query(dense, DENSE, len(need_dense), need_dense)))
-            if need_sparse:
-                sparse_run.update(
-                    run(self._query(sparse_q, MINICOIL, len(need_sparse), need_sparse))
-                )
-        fused = fuse.weighted_sum(sparse_run, dense_run, weight)
+        with self._lock:  # all lookups see one state of the collection
+            runs = {using: run(self._query(v, using, candidates)) for using, v in sides.items()}
+            pool = set().union(*runs.values())
+            for using, vector in sides.items():
+                need = sorted(pool - runs[using].keys())
+                if need:
+                    runs[using].update(run(self._query(vector, using, len(need), need)))
+        sparse_run = runs[MINICOIL]
+        if bm25 is not None:
+            sparse_run = fuse.floored(sparse_run, runs[BM25], floor)
+        fused = fuse.weighted_sum(sparse_run, runs[DENSE], weight)
         by_name = {names[pid]: score for pid, score in fused.items()}
         return [Hit(doc_id, score) for doc_id, score in fuse.ranked(by_name, limit)]
 

@@ -339,3 +339,15 @@ def test_cli_record_stores_the_metrics_in_the_model_folder(
     on_disk = json.loads((tmp_path / "r.json").read_text("utf-8"))["systems"]
     assert recorded == on_disk
     assert "beir-tiny test" in (tmp_path / "m" / "README.md").read_text()
+
+
+def test_floor_one_turns_the_weighted_hybrid_into_bm25_plus_dense(
+    tiny_model: MiniCOIL, beir_tiny: Path, tmp_path: Path
+) -> None:
+    results = _bench(beir_tiny, tiny_model, tmp_path, fusion="weighted", weight=1.5, floor=1.0)
+    assert results["settings"]["floor"] == 1.0
+    want = results["fusion_variants"]["bm25+dense weighted"]
+    assert results["systems"]["hybrid"] == pytest.approx(want)
+    assert results["fusion_variants"]["minicoil+dense weighted"] == pytest.approx(want)
+    with pytest.raises(ValueError, match="floor"):
+        _bench(beir_tiny, tiny_model, tmp_path, floor=-0.1)

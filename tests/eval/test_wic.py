@@ -180,3 +180,19 @@ def test_cli_eval_wic(tiny_model: MiniCOIL, wic_dir: Path, tmp_path: Path) -> No
     assert json.loads(out.read_text())["n_pairs"]["test"] == 4
     bad = runner.invoke(app, ["eval-wic", "--data", str(tmp_path / "missing")])
     assert bad.exit_code == 2 and "error:" in bad.output
+
+
+def test_cli_eval_wic_record_uses_the_table_names(
+    tiny_model: MiniCOIL, wic_dir: Path, tmp_path: Path
+) -> None:
+    tiny_model.save_pretrained(tmp_path / "m")
+    result = runner.invoke(
+        app, ["eval-wic", "--data", str(wic_dir), "-m", str(tmp_path / "m"), "--record"]
+    )
+    assert result.exit_code == 0, result.output
+    card = (tmp_path / "m" / "README.md").read_text()
+    recorded = [line for line in card.splitlines() if line.startswith("| WiC test |")]
+    assert recorded, card
+    for line in recorded:  # every recorded row is a row of the printed table
+        name = line.split("|")[2].strip()
+        assert name in result.output, name

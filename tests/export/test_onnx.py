@@ -73,6 +73,30 @@ def test_int8_graph_keeps_the_words_and_stays_close(exported: Path) -> None:
             assert float(np.dot(da, db)) > 0.95  # unit dense vectors barely move
 
 
+def _float_weights(graph: Path) -> dict[str, int]:
+    """Size of every float32 initializer of a graph with more than 1,000 values."""
+    import onnx
+    from onnx import TensorProto
+
+    model = onnx.load(str(graph))
+    return {
+        init.name: int(np.prod(init.dims))
+        for init in model.graph.initializer
+        if init.data_type == TensorProto.FLOAT and np.prod(init.dims) > 1000
+    }
+
+
+def test_int8_graph_stores_the_embedding_tables_int8(exported: Path, tmp_path: Path) -> None:
+    from minicoil.export import quantize_backbone
+
+    graphs = exported / "backbone" / "onnx"
+    assert _float_weights(graphs / "model.onnx")  # the fp32 graph has big float tables
+    assert _float_weights(graphs / "model_qint8.onnx") == {}  # MatMuls and Gathers are int8
+    matmul_only = quantize_backbone(graphs / "model.onnx", tmp_path / "mm.onnx", embeddings=False)
+    left = _float_weights(matmul_only)
+    assert any("embeddings" in name for name in left), left  # the lookups stayed float
+
+
 def test_int8_heads_round_trip_within_half_a_step(tmp_path: Path) -> None:
     weights = torch.randn((101, 64, 4), generator=torch.Generator().manual_seed(1))
     weights[0] = 0

@@ -179,3 +179,21 @@ def test_metadata_persists_on_disk_and_recreate_switches_model(
         report = rebuilt.index(DOCS, recreate=True, progress=False)
         assert report.created and report.points == len(DOCS)
         assert rebuilt.search("river bank")
+
+
+def test_weighted_hybrid_with_a_floor_mixes_in_bm25_exactly(index: SearchIndex) -> None:
+    n = len(DOCS)
+    sparse, dense = single_runs(index, n)
+    plain = {h.doc_id: h.score for h in index.search(QUERY, mode="bm25", limit=n)}
+    want = fusion.weighted_sum(fusion.floored(sparse, plain, 0.5), dense, weight=2.0)
+    got = index.search(QUERY, mode="hybrid", fusion="weighted", weight=2.0, floor=0.5, limit=n)
+    assert {h.doc_id: h.score for h in got} == pytest.approx(want)
+    # few candidates per side: the BM25 top-N joins the pool and every score is looked up
+    few = index.search(
+        QUERY, mode="hybrid", fusion="weighted", weight=2.0, floor=0.5, limit=3, candidates=2
+    )
+    assert {h.doc_id: h.score for h in few} == pytest.approx(
+        {h.doc_id: want[h.doc_id] for h in few}
+    )
+    with pytest.raises(ValueError, match="floor"):
+        index.search(QUERY, mode="hybrid", fusion="weighted", floor=2.0)
