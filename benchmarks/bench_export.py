@@ -149,9 +149,11 @@ def throughput(
     return {name: round(len(texts) / seconds, 2) for name, seconds in totals.items()}
 
 
-def quality(folders: dict[str, Path], data: Path, work: Path) -> dict[str, dict[str, float]]:
+def quality(
+    folders: dict[str, Path], data: Path, work: Path, names: list[str]
+) -> dict[str, dict[str, float]]:
     out = {}
-    for name in QUALITY_VARIANTS:
+    for name in names:
         model = load(folders, name)
         result = run_benchmark(
             data,
@@ -227,6 +229,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--quality", action="store_true", help="NDCG@10 of every variant")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        choices=QUALITY_VARIANTS,
+        help="--quality for these variants only (repeatable; default all)",
+    )
     parser.add_argument("--latency", action="store_true", help="query latency, Qdrant local")
     parser.add_argument(
         "--no-throughput", action="store_true", help="skip the throughput run (sizes only)"
@@ -254,7 +262,8 @@ def main() -> None:
             results["throughput_docs"] = len(texts)
             print(json.dumps(speed, indent=2), flush=True)
         if args.quality:
-            results["quality"] = quality(folders, args.data, work)
+            names = args.variant or QUALITY_VARIANTS
+            results["quality"] = quality(folders, args.data, work, names)
         if args.latency:
             results["latency"] = latency(folders, args.data, work)
     print(json.dumps(results, indent=2))

@@ -18,6 +18,7 @@ The ``shipped`` variant applies the shipped model's heads and must reproduce its
 Variants (``--variant``, repeatable; results are merged into ``--json``):
     shipped     the shipped model's heads (no training)
     refit       the shipped training settings, retrained on the word subset
+    seed1/seed2 the same with other seeds (init, triplets, held-out split): the noise band
     center      each word's mean training vector subtracted before its head
     dim8/dim16  wider meaning vectors (index size grows with dim)
     s128        128 instead of 256 samples per word
@@ -27,6 +28,8 @@ Variants (``--variant``, repeatable; results are merged into ``--json``):
     steps300    half the steps (the training-time lever)
     t64         64 instead of 128 triplets per word and step
     umap        UMAP targets instead of triplets (first 600 subset words: UMAP is slow)
+    vocab5k/vocab10k  the shipped heads of the 5,000 / 10,000 most frequent stems only (the
+                others scored as BM25): which words need a head
 Scoring variants of every fit: the document meaning as the mean of unit meanings (the
 library), as the head of the mean vector (fastembed), and the best-matching occurrence
 (an upper bound: one vector per word and document cannot serve it); query tf counted.
@@ -71,12 +74,14 @@ from minicoil.train.sample import Selection
 
 SPLITS = ("train", "test")
 WEIGHTS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
-FLOORS = (0.0, 0.25, 0.5)  # f(cos) = floor + (1 - floor) * cos = a mix with BM25
+FLOORS = (0.0, 0.25, 0.5, 0.75, 1.0)  # f(cos) = floor + (1 - floor) * cos = a mix with BM25
 UMAP_WORDS = 600
 
 VARIANTS: dict[str, dict[str, Any]] = {
     "shipped": {},
     "refit": {},
+    "seed1": {"seed": 1},
+    "seed2": {"seed": 2},
     "center": {"center": True},
     "dim8": {"dim": 8},
     "dim16": {"dim": 16},
@@ -88,6 +93,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "steps300": {"max_steps": 300},
     "t64": {"triplets_per_word": 64},
     "umap": {"method": "umap", "limit_words": UMAP_WORDS},
+    "vocab5k": {"shipped_top": 5000},
+    "vocab10k": {"shipped_top": 10000},
 }
 
 
@@ -292,17 +299,20 @@ def _capped(enc: EncodedSamples, cap: int) -> EncodedSamples:
 def _centering(original: Any, centers: dict[int, np.ndarray]) -> Any:
     """Wrap ``_gather_chunk`` so each word's inputs have its training mean subtracted."""
 
-    def gather(enc: EncodedSamples, words: Any, held_out: np.ndarray, val: bool) -> Any:
-        chunk = original(enc, words, held_out, val)
+    def gather(
+        enc: EncodedSamples, words: Any, held_out: np.ndarray, val: bool, dtype: torch.dtype
+    ) -> Any:
+        chunk = original(enc, words, held_out, val, torch.float32)
         for i, w in enumerate(words):
             n = int(chunk.sizes[i])
             if not val:
-                mean = chunk.x[i, :n].mean(0) if n else torch.zeros(chunk.x.shape[2])
+                mean = chunk.x[i, :, :n].mean(1) if n else torch.zeros(chunk.x.shape[1])
                 centers[int(w)] = mean.numpy().astype(np.float32)
-            mu = torch.from_numpy(centers[int(w)])
-            chunk.x[i, :n] -= mu
+            mu = torch.from_numpy(centers[int(w)]).view(-1, 1)
+            chunk.x[i, :, :n] -= mu
             k = int((chunk.snip_pos[i] >= 0).sum())
-            chunk.xs[i, :k] -= mu
+            chunk.xs[i, :, :k] -= mu
+        chunk.x, chunk.xs = chunk.x.to(dtype), chunk.xs.to(dtype)
         return chunk
 
     return gather
@@ -476,8 +486,10 @@ def run_variant(
     args: argparse.Namespace, model: MiniCOIL, prep: dict[str, Any], scorer: Scorer, name: str
 ) -> dict[str, Any]:
     words = prep["arrays"]["words"]
-    if name == "shipped":
-        heads, info = shipped_heads(model, words), {"words": len(words)}
+    if "shipped_top" in VARIANTS[name] or name == "shipped":
+        top = VARIANTS[name].get("shipped_top", len(model.vocab))
+        words = words[words <= top]  # ids are frequency ranks
+        heads, info = shipped_heads(model, words), {"words": len(words), "vocab": top}
     else:
         heads, info = fit_subset(args, words, VARIANTS[name], name)
     result: dict[str, Any] = {"fit": info, "dim": int(heads.weights.shape[2])}
@@ -530,10 +542,11 @@ def main() -> None:
     model = MiniCOIL.from_pretrained(args.model)
     prep = prepare(args, model)
     scorer = Scorer(prep, args)
-    results = json.loads(args.json.read_text()) if args.json and args.json.exists() else {}
     for name in args.variant:
-        results[name] = run_variant(args, model, prep, scorer, name)
-        if args.json:
+        result = run_variant(args, model, prep, scorer, name)
+        if args.json:  # re-read: several runs may add variants to one file
+            results = json.loads(args.json.read_text()) if args.json.exists() else {}
+            results[name] = result
             args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 

@@ -49,22 +49,34 @@ class FitConfig:
     val_fraction: float = 0.2
     min_gap: float = 0.1
     val_triplets: int = 512
+    precision: Literal["float32", "bfloat16"] = "float32"
     seed: int = 0
 
 
 @dataclass
 class _Chunk:
-    """Padded tensors for a chunk of words (either the train or the held-out part)."""
+    """Padded tensors for a chunk of words (either the train or the held-out part).
 
-    x: torch.Tensor  # (W, S, H) sentence inputs
-    xs: torch.Tensor  # (W, Ss, H) snippet inputs
+    Inputs are stored transposed, (W, H, S): the heads are then applied as
+    ``W^T (dim x H) @ X^T (H x S)``, which reads the inputs once in long rows and is 1.5x
+    faster than ``X @ W`` on CPU (the bmm over the inputs is most of the training time).
+    """
+
+    x: torch.Tensor  # (W, H, S) sentence inputs, in the compute precision
+    xs: torch.Tensor  # (W, H, Ss) snippet inputs
     snip_pos: torch.Tensor  # (W, S) row of each sample's snippet in xs, -1 if none
     sim: torch.Tensor  # (W, S, S) teacher cosine
     sizes: torch.Tensor  # (W,)
     teacher: list[np.ndarray]  # per word (n, D), for UMAP
 
 
-def _gather_chunk(enc: EncodedSamples, words: range, held_out: np.ndarray, val: bool) -> _Chunk:
+def _gather_chunk(
+    enc: EncodedSamples,
+    words: range,
+    held_out: np.ndarray,
+    val: bool,
+    dtype: torch.dtype = torch.float32,
+) -> _Chunk:
     layout = enc.layout
     rows_per_word, snips_per_word = [], []
     for w in words:
@@ -101,7 +113,20 @@ def _gather_chunk(enc: EncodedSamples, words: range, held_out: np.ndarray, val: 
     t = torch.nn.functional.normalize(t, dim=-1)
     sim = torch.bmm(t, t.transpose(1, 2))
     sizes = torch.tensor([len(r) for r in rows_per_word])
-    return _Chunk(x, xs, snip_pos, sim, sizes, teacher)
+    xt = x.transpose(1, 2).contiguous().to(dtype)
+    xst = xs.transpose(1, 2).contiguous().to(dtype)
+    return _Chunk(xt, xst, snip_pos, sim, sizes, teacher)
+
+
+def _heads_out(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """tanh(X W) as (W, S, dim) float32 for transposed inputs ``x`` (W, H, S).
+
+    With ``precision="bfloat16"`` the inputs are stored and multiplied in bfloat16 (float32
+    accumulation); the weights stay float32 (Adam's master copy) and only enter the product
+    rounded.
+    """
+    out = torch.bmm(weights.transpose(1, 2).to(x.dtype), x)
+    return torch.tanh(out.float()).transpose(1, 2)
 
 
 def _triplet_terms(
@@ -135,12 +160,12 @@ def _sample_outputs(
     """
     W, m = idx.shape
     rows = torch.arange(W).view(W, 1)
-    out = torch.tanh(torch.bmm(chunk.x, weights))[rows, idx]
+    out = _heads_out(chunk.x, weights)[rows, idx]
     if snippet_prob > 0 and gen is not None:
         pos = chunk.snip_pos[rows, idx]
         use = (torch.rand((W, m), generator=gen) < snippet_prob) & (pos >= 0)
         if bool(use.any()):
-            snip_out = torch.tanh(torch.bmm(chunk.xs, weights))[rows, pos.clamp(min=0)]
+            snip_out = _heads_out(chunk.xs, weights)[rows, pos.clamp(min=0)]
             out = torch.where(use.unsqueeze(-1), snip_out, out)
     return torch.nn.functional.normalize(out, dim=-1)
 
@@ -160,9 +185,10 @@ def train_chunk(
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Train the heads of ``words`` together; returns their weights and per-word statistics."""
     gen = torch.Generator().manual_seed(chunk_seed)
-    train = _gather_chunk(enc, words, held_out, val=False)
-    val = _gather_chunk(enc, words, held_out, val=True)
-    W, H = train.x.shape[0], train.x.shape[2]
+    dtype = torch.bfloat16 if config.precision == "bfloat16" else torch.float32
+    train = _gather_chunk(enc, words, held_out, val=False, dtype=dtype)
+    val = _gather_chunk(enc, words, held_out, val=True, dtype=dtype)
+    W, H = train.x.shape[0], train.x.shape[1]
     weights = torch.nn.Parameter(torch.randn((W, H, config.dim), generator=gen) / math.sqrt(H))
     opt = torch.optim.Adam([weights], lr=config.lr)
     val_idx, val_margin, val_ok = mine_triplets(
@@ -170,7 +196,7 @@ def train_chunk(
     )
     umap_y = None
     if config.method == "umap":
-        umap_y = torch.zeros((W, train.x.shape[1], config.dim))
+        umap_y = torch.zeros((W, train.x.shape[2], config.dim))
         for i, tv in enumerate(train.teacher):
             if len(tv):
                 umap_y[i, : len(tv)] = torch.from_numpy(
@@ -195,7 +221,7 @@ def train_chunk(
         else:
             sizes = train.sizes.clamp(min=1).view(W, 1)
             idx = (torch.rand((W, config.triplets_per_word), generator=gen) * sizes).long()
-            pred = torch.tanh(torch.bmm(train.x, w_eff))[torch.arange(W).view(W, 1), idx]
+            pred = _heads_out(train.x, w_eff)[torch.arange(W).view(W, 1), idx]
             target = umap_y[torch.arange(W).view(W, 1), idx]
             loss = ((pred - target) ** 2).mean(dim=(1, 2))
         (loss * trainable).sum().backward()
