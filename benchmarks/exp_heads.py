@@ -20,7 +20,8 @@ Variants (``--variant``, repeatable; results are merged into ``--json``):
     refit       the shipped training settings, retrained on the word subset
     seed1/seed2 the same with other seeds (init, triplets, held-out split): the noise band
     center      each word's mean training vector subtracted before its head
-    dim8/dim16  wider meaning vectors (index size grows with dim)
+    dim8/dim16  wider meaning vectors (index size grows with dim); dim8-seed1 its second seed
+    bf16        inputs multiplied in bfloat16 during training (speed)
     s128        128 instead of 256 samples per word
     no-snippets no snippet augmentation
     gap0.05/gap0.2   triplet margin threshold (min_gap)
@@ -85,6 +86,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "center": {"center": True},
     "dim8": {"dim": 8},
     "dim16": {"dim": 16},
+    "dim8-seed1": {"dim": 8, "seed": 1},
+    "bf16": {"precision": "bfloat16"},
     "s128": {"max_samples": 128},
     "no-snippets": {"snippet_prob": 0.0},
     "gap0.05": {"min_gap": 0.05},

@@ -53,6 +53,14 @@ def test_index_then_search_every_mode(model_dir: Path, tmp_path: Path) -> None:
         assert {r[1] for r in rows} <= BEIR_IDS
     bm25 = parse(invoke("search", "python programming language", *common, "--mode", "bm25").stdout)
     assert bm25[0][1] == "d1"  # the only document with all three words
+    floored = invoke(
+        "search", "python programming language", *common, "--mode", "hybrid",
+        "--fusion", "weighted", "--floor", "0.5", "--limit", "3",
+    )  # fmt: skip
+    assert floored.exit_code == 0, floored.output
+    assert {r[1] for r in parse(floored.stdout)} <= BEIR_IDS
+    bad = invoke("search", "python", *common, "--fusion", "weighted", "--floor", "1.5")
+    assert bad.exit_code == 2 and "floor" in bad.output
 
 
 def test_plain_text_corpus_uses_line_numbers(model_dir: Path, tmp_path: Path) -> None:
