@@ -58,11 +58,11 @@ from minicoil.align import mean_by_group, token_word_pairs
 from minicoil.eval.beir import indexable_text, load_beir
 from minicoil.eval.metrics import evaluate, remove_self_hits
 from minicoil.eval.wic import (
-    _cosine,
-    _evaluate_scores,
-    _target_stem,
+    evaluate_scores,
     load_wic,
+    row_cosine,
     span_embeddings,
+    target_stem,
     token_span,
 )
 from minicoil.meaning import analyse
@@ -165,7 +165,7 @@ def prepare(args: argparse.Namespace, model: MiniCOIL) -> dict[str, Any]:
                 t = sentences.setdefault(sentence, len(sentences))
                 start, end = token_span(sentence, index)
                 spans.append((t, start, end))
-                stems.append(_target_stem(model, sentence, start, end))
+                stems.append(target_stem(model, sentence, start, end))
             labels.append(pair.label)
             split_of.append(split)
     raw, counts = span_embeddings(model.backbone, list(sentences), spans)
@@ -473,11 +473,11 @@ def wic_accuracy(prep: dict[str, Any], heads: SubsetHeads) -> dict[str, Any]:
     first, second = np.arange(0, len(ids), 2), np.arange(1, len(ids), 2)
     has = np.abs(meaning).sum(1) > 0
     covered = has[first] & has[second] & (ids[first] == ids[second])
-    cos = _cosine(meaning[first], meaning[second])
+    cos = row_cosine(meaning[first], meaning[second])
     split, labels = a["wic_split"], a["wic_label"]
     sc = {s: cos[(split == s) & covered] for s in ("train", "dev", "test")}
     lb = {s: labels[(split == s) & covered] for s in ("train", "dev", "test")}
-    result = _evaluate_scores(sc, lb)
+    result = evaluate_scores(sc, lb)
     return {
         "covered_test_accuracy": round(result["test_accuracy"], 4),
         "covered_test_pairs": int(((split == "test") & covered).sum()),

@@ -39,10 +39,13 @@ __all__ = [
     "SPLITS",
     "WicPair",
     "best_threshold",
+    "evaluate_scores",
     "evaluate_wic",
     "load_wic",
     "load_wic_split",
+    "row_cosine",
     "span_embeddings",
+    "target_stem",
     "token_span",
 ]
 
@@ -180,7 +183,7 @@ def span_embeddings(
     return out, counts
 
 
-def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def row_cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine; 0.0 where either vector is zero (no token reached the word)."""
     a, b = a.astype(np.float64), b.astype(np.float64)
     norms = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
@@ -224,9 +227,12 @@ def _accuracy(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float
     return float(np.mean((np.asarray(scores) >= threshold) == np.asarray(labels, dtype=bool)))
 
 
-def _evaluate_scores(
+def evaluate_scores(
     scores: dict[str, np.ndarray], labels: dict[str, np.ndarray]
 ) -> dict[str, float | None]:
+    """WiC's protocol for any similarity: the threshold is chosen on train+dev (the
+    task's own rule, so no test label is seen), then test accuracy at that threshold.
+    ``scores``/``labels`` map ``train``, ``dev`` and ``test`` to per-pair arrays."""
     fit_scores = np.concatenate([scores["train"], scores["dev"]])
     fit_labels = np.concatenate([labels["train"], labels["dev"]])
     if len(fit_scores) == 0 or len(scores["test"]) == 0:
@@ -239,7 +245,7 @@ def _evaluate_scores(
     }
 
 
-def _target_stem(model: MiniCOIL, sentence: str, start: int, end: int) -> str:
+def target_stem(model: MiniCOIL, sentence: str, start: int, end: int) -> str:
     """The stem of the target token's first word (WiC tokens are words, maybe with an
     apostrophe piece); empty when the token holds no word character."""
     match = _WORD.search(sentence, start, end)
@@ -265,7 +271,7 @@ def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) ->
                 t = sentences.setdefault(sentence, len(sentences))
                 start, end = token_span(sentence, index)
                 spans.append((t, start, end))
-                stems.append(_target_stem(model, sentence, start, end))
+                stems.append(target_stem(model, sentence, start, end))
     texts = list(sentences)
     raw, counts = span_embeddings(model.backbone, texts, spans, batch_size=batch_size)
     ids = np.asarray(model.vocab.ids(stems), dtype=np.int64)
@@ -291,22 +297,22 @@ def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) ->
         return out
 
     labels = per_split(labels_all)
-    raw_cos = _cosine(raw[first], raw[second])
+    raw_cos = row_cosine(raw[first], raw[second])
     covered = has_meaning[first] & has_meaning[second] & (ids[first] == ids[second])
-    meaning_cos = np.where(covered, _cosine(meaning[first], meaning[second]), NO_HEAD_COSINE)
+    meaning_cos = np.where(covered, row_cosine(meaning[first], meaning[second]), NO_HEAD_COSINE)
     missing_tokens = (counts[first] == 0) | (counts[second] == 0)
 
     methods: dict[str, Any] = {}
     methods["raw"] = {
-        **_evaluate_scores(per_split(raw_cos), labels),
+        **evaluate_scores(per_split(raw_cos), labels),
         "dim": int(raw.shape[1]),
         "coverage": float(1.0 - missing_tokens[bounds[2] :].mean()),
     }
-    covered_result = _evaluate_scores(
+    covered_result = evaluate_scores(
         per_split(meaning_cos, covered), per_split(labels_all, covered)
     )
     methods["meaning"] = {
-        **_evaluate_scores(per_split(meaning_cos), labels),
+        **evaluate_scores(per_split(meaning_cos), labels),
         "dim": int(model.config.dim),
         "coverage": float(covered[bounds[2] :].mean()),
         "pairs_without_head": {s: int((~v).sum()) for s, v in per_split(covered).items()},
@@ -321,7 +327,7 @@ def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) ->
         rng = np.random.default_rng(seed)
         projection = rng.standard_normal((raw.shape[1], RANDOM_DIM))
         projected = raw.astype(np.float64) @ projection
-        result = _evaluate_scores(per_split(_cosine(projected[first], projected[second])), labels)
+        result = evaluate_scores(per_split(row_cosine(projected[first], projected[second])), labels)
         per_seed.append({"seed": seed, **result})
     accuracies = np.asarray([r["test_accuracy"] for r in per_seed], dtype=np.float64)
     methods["random4"] = {
