@@ -62,8 +62,7 @@ from minicoil.eval.wic import (
     load_wic,
     row_cosine,
     span_embeddings,
-    target_stem,
-    token_span,
+    target_spans,
 )
 from minicoil.meaning import analyse
 from minicoil.search.exact import qdrant_idf
@@ -157,18 +156,10 @@ def prepare(args: argparse.Namespace, model: MiniCOIL) -> dict[str, Any]:
         arrays[f"d_{key}"] = value
     # WiC target occurrences through the same backbone code as `minicoil eval-wic`
     wic = load_wic(args.wic)
-    sentences: dict[str, int] = {}
-    spans, stems, labels, split_of = [], [], [], []
-    for split, pairs in wic.items():
-        for pair in pairs:
-            for sentence, index in ((pair.sentence1, pair.index1), (pair.sentence2, pair.index2)):
-                t = sentences.setdefault(sentence, len(sentences))
-                start, end = token_span(sentence, index)
-                spans.append((t, start, end))
-                stems.append(target_stem(model, sentence, start, end))
-            labels.append(pair.label)
-            split_of.append(split)
-    raw, counts = span_embeddings(model.backbone, list(sentences), spans)
+    sentences, spans, stems = target_spans(model, wic)
+    labels = [pair.label for pairs in wic.values() for pair in pairs]
+    split_of = [split for split, pairs in wic.items() for _ in pairs]
+    raw, counts = span_embeddings(model.backbone, sentences, spans)
     arrays["wic_x"] = raw.astype(np.float16)
     arrays["wic_count"] = counts
     arrays["wic_id"] = np.asarray(model.vocab.ids(stems), dtype=np.int64)

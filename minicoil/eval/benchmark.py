@@ -205,16 +205,20 @@ def _search_query(
     dense_top = best_hits(dense_index.positions, dense_all, max(depth, candidates))
     lap("dense")
     bm25_side = (bm25_top[:candidates], bm25_all)
-    fused = _fuse(
-        fusion,
-        weight,
-        sparse_top[:candidates],
-        dense_top[:candidates],
-        sparse_all,
-        dense_all,
-        floor=floor,
-        bm25=bm25_side,
-    )
+
+    def minicoil_and_dense(name: str) -> dict[int, float]:
+        return _fuse(
+            name,
+            weight,
+            sparse_top[:candidates],
+            dense_top[:candidates],
+            sparse_all,
+            dense_all,
+            floor=floor,
+            bm25=bm25_side,
+        )
+
+    fused = minicoil_and_dense(fusion)
     lap("fusion")
     hits = {
         "bm25": dict(bm25_top[:depth]),
@@ -225,16 +229,7 @@ def _search_query(
     # Untimed comparisons from the same encodings: every fusion of miniCOIL + dense, and the
     # usual BM25 + dense hybrids that miniCOIL's hybrid has to beat.
     for name in FUSIONS:
-        hits[f"minicoil+dense {name}"] = _fuse(
-            name,
-            weight,
-            sparse_top[:candidates],
-            dense_top[:candidates],
-            sparse_all,
-            dense_all,
-            floor=floor,
-            bm25=bm25_side,
-        )
+        hits[f"minicoil+dense {name}"] = minicoil_and_dense(name)
         hits[f"bm25+dense {name}"] = _fuse(
             name, weight, bm25_top[:candidates], dense_top[:candidates], bm25_all, dense_all
         )

@@ -45,6 +45,7 @@ __all__ = [
     "load_wic_split",
     "row_cosine",
     "span_embeddings",
+    "target_spans",
     "target_stem",
     "token_span",
 ]
@@ -252,16 +253,12 @@ def target_stem(model: MiniCOIL, sentence: str, start: int, end: int) -> str:
     return model.processor.stem(match.group().lower()) if match else ""
 
 
-def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) -> dict[str, Any]:
-    """WiC accuracy of the raw embedding, the model's meanings and random 4-d projections.
-
-    Each distinct sentence is encoded once. A pair is *covered* by the heads when both
-    occurrences resolve to the same vocabulary id and get a non-zero meaning; uncovered pairs
-    get cosine :data:`NO_HEAD_COSINE` ("same sense", as BM25 treats every match), so the
-    all-pairs accuracy shows what the model does on real text, and ``covered`` shows what the
-    heads do where they exist.
-    """
-    data = load_wic(data_dir)
+def target_spans(
+    model: MiniCOIL, data: dict[str, list[WicPair]]
+) -> tuple[list[str], list[tuple[int, int, int]], list[str]]:
+    """Distinct sentences, then per occurrence (two per pair, pairs in split order) its
+    ``(sentence index, start, end)`` target span and the target's stem: each sentence is
+    encoded once however many pairs use it."""
     sentences: dict[str, int] = {}
     spans: list[tuple[int, int, int]] = []
     stems: list[str] = []
@@ -272,7 +269,20 @@ def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) ->
                 start, end = token_span(sentence, index)
                 spans.append((t, start, end))
                 stems.append(target_stem(model, sentence, start, end))
-    texts = list(sentences)
+    return list(sentences), spans, stems
+
+
+def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) -> dict[str, Any]:
+    """WiC accuracy of the raw embedding, the model's meanings and random 4-d projections.
+
+    Each distinct sentence is encoded once. A pair is *covered* by the heads when both
+    occurrences resolve to the same vocabulary id and get a non-zero meaning; uncovered pairs
+    get cosine :data:`NO_HEAD_COSINE` ("same sense", as BM25 treats every match), so the
+    all-pairs accuracy shows what the model does on real text, and ``covered`` shows what the
+    heads do where they exist.
+    """
+    data = load_wic(data_dir)
+    texts, spans, stems = target_spans(model, data)
     raw, counts = span_embeddings(model.backbone, texts, spans, batch_size=batch_size)
     ids = np.asarray(model.vocab.ids(stems), dtype=np.int64)
     meaning = np.zeros((len(spans), model.config.dim), dtype=np.float32)
