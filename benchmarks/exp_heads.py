@@ -53,10 +53,13 @@ from typing import Any
 import numpy as np
 import torch
 
+# the sibling script's ranking and metrics, so both experiments score alike (run from the
+# checkout: ``python benchmarks/exp_heads.py`` puts benchmarks/ on the import path)
+from exp_transforms import evaluate_split, top
+
 from minicoil import MiniCOIL
 from minicoil.align import mean_by_group, token_word_pairs
 from minicoil.eval.beir import indexable_text, load_beir
-from minicoil.eval.metrics import evaluate, remove_self_hits
 from minicoil.eval.wic import (
     evaluate_scores,
     load_wic,
@@ -313,11 +316,6 @@ def _centering(original: Any, centers: dict[int, np.ndarray]) -> Any:
 
 
 # ----------------------------------------------------------------------------- scoring
-def top(scores: np.ndarray, k: int = 100) -> np.ndarray:
-    part = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
-    return part[np.argsort(-scores[part], kind="stable")]
-
-
 class Scorer:
     """The exact sparse score over cached occurrences for any heads and aggregation."""
 
@@ -438,7 +436,7 @@ class Scorer:
             qid: {self.doc_ids[i]: float(scores[r, i]) for i in top(scores[r])}
             for r, qid in enumerate(self.qids[split])
         }
-        return evaluate(self.qrels[split], remove_self_hits(runs), ("ndcg@10", "recall@100"))
+        return evaluate_split(runs, self.qrels[split])
 
     def hybrid(self, scores: dict[str, np.ndarray], floor: float) -> dict[str, Any]:
         """sparse / max + w * dense with f = floor + (1 - floor) * cos; w chosen on train."""

@@ -91,8 +91,8 @@ def _gather_chunk(
     S = max([len(r) for r in rows_per_word] + [1])
     Ss = max([int((s >= 0).sum()) for s in snips_per_word] + [1])
     H, D, W = enc.tokens.shape[1], enc.teacher.shape[1], len(rows_per_word)
-    x = torch.zeros((W, S, H))
-    xs = torch.zeros((W, Ss, H))
+    x = torch.zeros((W, H, S), dtype=dtype)  # filled transposed: no second copy of the inputs
+    xs = torch.zeros((W, H, Ss), dtype=dtype)
     snip_pos = torch.full((W, S), -1, dtype=torch.long)
     t = torch.zeros((W, S, D))
     teacher = []
@@ -102,21 +102,19 @@ def _gather_chunk(
         teacher.append(tv)
         if n == 0:
             continue
-        x[i, :n] = torch.from_numpy(np.asarray(enc.tokens[rows], dtype=np.float32))
+        x[i, :, :n] = torch.from_numpy(np.asarray(enc.tokens[rows], dtype=np.float32)).T
         t[i, :n] = torch.from_numpy(tv)
         has = snip >= 0
         k = int(has.sum())
         if k:
-            xs[i, :k] = torch.from_numpy(np.asarray(enc.snippets[snip[has]], dtype=np.float32))
+            xs[i, :, :k] = torch.from_numpy(np.asarray(enc.snippets[snip[has]], dtype=np.float32)).T
             pos = np.full(n, -1, dtype=np.int64)
             pos[has] = np.arange(k)
             snip_pos[i, :n] = torch.from_numpy(pos)
     t = torch.nn.functional.normalize(t, dim=-1)
     sim = torch.bmm(t, t.transpose(1, 2))
     sizes = torch.tensor([len(r) for r in rows_per_word])
-    xt = x.transpose(1, 2).contiguous().to(dtype)
-    xst = xs.transpose(1, 2).contiguous().to(dtype)
-    return _Chunk(xt, xst, snip_pos, sim, sizes, teacher)
+    return _Chunk(x, xs, snip_pos, sim, sizes, teacher)
 
 
 def _heads_out(x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
