@@ -439,8 +439,12 @@ class Scorer:
         return evaluate_split(runs, self.qrels[split])
 
     def hybrid(self, scores: dict[str, np.ndarray], floor: float) -> dict[str, Any]:
-        """sparse / max + w * dense with f = floor + (1 - floor) * cos; w chosen on train."""
-        best: tuple[float, dict[str, Any]] | None = None
+        """sparse / max + w * dense with f = floor + (1 - floor) * cos; w chosen on train.
+
+        The whole (w -> train, test) grid is kept too, so that one (floor, w) default can be
+        chosen on train across several fits.
+        """
+        grid: dict[str, dict[str, float]] = {}
         for w in WEIGHTS:
             row = {}
             for split in SPLITS:
@@ -448,10 +452,9 @@ class Scorer:
                 s = (1 - floor) * scores[split] + floor * self.bm25(split)
                 fused = s / np.maximum(s.max(axis=1, keepdims=True), 1e-12) + w * dense
                 row[split] = round(self.ndcg(split, fused)["ndcg@10"], 4)
-            if best is None or row["train"] > best[1]["train"]:
-                best = (w, row)
-        assert best is not None
-        return {"w": best[0], **best[1]}
+            grid[str(w)] = row
+        best = max(WEIGHTS, key=lambda w: grid[str(w)]["train"])  # first of equal scores
+        return {"w": best, **grid[str(best)], "grid": grid}
 
 
 def wic_accuracy(prep: dict[str, Any], heads: SubsetHeads) -> dict[str, Any]:

@@ -4,11 +4,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# The hybrid's options, shared by ``search`` and ``benchmark`` (defaults: minicoil.search.fusion).
+FusionOption = Annotated[
+    str, typer.Option(help="Hybrid fusion: weighted (client-side), rrf or dbsf (server-side).")
+]
+WeightOption = Annotated[float, typer.Option(help="--fusion weighted: weight of the dense cosine.")]
+FloorOption = Annotated[
+    float,
+    typer.Option(
+        min=0.0, max=1.0, help="--fusion weighted: score meanings as floor+(1-floor)*cos."
+    ),
+]
 
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, RuntimeError, OSError, ImportError)
 """Failures a user can fix (bad data and options, unreadable files, a missing optional

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 import typer
 
-from minicoil.cli_common import format_columns, guard
+from minicoil.cli_common import FloorOption, FusionOption, WeightOption, format_columns, guard
+from minicoil.search.fusion import HYBRID_FLOOR, HYBRID_FUSION, HYBRID_WEIGHT
 
 
 def _display(path: Path) -> str:
@@ -45,6 +46,23 @@ def format_table(results: dict[str, Any]) -> str:
             ]
         )
     return format_columns(rows, min_width=8)
+
+
+def hybrid_label(settings: dict[str, Any]) -> str:
+    """The hybrid's name with its fusion, e.g. ``hybrid (weighted, floor 0.75, w 3)``: a
+    recorded score is only comparable with one of the same fusion."""
+    fusion = settings["fusion"]
+    if fusion != "weighted":
+        return f"hybrid ({fusion})"
+    return f"hybrid (weighted, floor {settings['floor']:g}, w {settings['weight']:g})"
+
+
+def recorded_systems(results: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The rows ``benchmark --record`` stores: the systems, the hybrid named by its fusion."""
+    label = hybrid_label(results["settings"])
+    return {
+        label if name == "hybrid" else name: metrics for name, metrics in results["systems"].items()
+    }
 
 
 def wic_rows(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -106,14 +124,9 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option(help="Folder for <system>.trec run files. Default: <output>-runs/."),
         ] = None,
-        fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf, dbsf or weighted.")] = "rrf",
-        weight: Annotated[float, typer.Option(help="Dense weight for --fusion weighted.")] = 3.0,
-        floor: Annotated[
-            float,
-            typer.Option(
-                min=0.0, max=1.0, help="--fusion weighted: score meanings as floor+(1-floor)*cos."
-            ),
-        ] = 0.0,
+        fusion: FusionOption = HYBRID_FUSION,
+        weight: WeightOption = HYBRID_WEIGHT,
+        floor: FloorOption = HYBRID_FLOOR,
         batch_size: Annotated[int, typer.Option(min=1, help="Texts per forward pass.")] = 32,
         top_k: Annotated[int, typer.Option(min=1, help="Documents kept per query.")] = 100,
         quiet: Annotated[bool, typer.Option(help="No progress bars.")] = False,
@@ -147,13 +160,14 @@ def register(app: typer.Typer) -> None:
             progress=not quiet,
             model_label=_display(folder) if folder is not None else "plain BM25 (no model folder)",
         )
-        typer.echo(f"{results['dataset']} ({results['split']}), hybrid fusion {fusion}")
+        label = hybrid_label(results["settings"])
+        typer.echo(f"{results['dataset']} ({results['split']}), {label}")
         typer.echo(format_table(results))
         if record and folder is not None:
             from minicoil.card import record_evaluation
 
             record_evaluation(
-                Path(folder), f"{results['dataset']} {results['split']}", results["systems"]
+                Path(folder), f"{results['dataset']} {results['split']}", recorded_systems(results)
             )
             typer.echo(f"recorded in {folder}/config.json and README.md", err=True)
         typer.echo(

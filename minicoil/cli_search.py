@@ -12,8 +12,9 @@ from typing import Annotated
 
 import typer
 
-from minicoil.cli_common import fail, guard_with
+from minicoil.cli_common import FloorOption, FusionOption, WeightOption, fail, guard_with
 from minicoil.eval.beir import CORPUS_FILE, DatasetError, indexable_text, iter_corpus
+from minicoil.search.fusion import HYBRID_FLOOR, HYBRID_FUSION, HYBRID_WEIGHT
 
 Collection = Annotated[str, typer.Option("--collection", "-c", help="Qdrant collection name.")]
 Url = Annotated[
@@ -124,14 +125,9 @@ def register(app: typer.Typer) -> None:
         qdrant_url: Url = None,
         path: StoragePath = DEFAULT_STORAGE,
         mode: Annotated[str, typer.Option(help="sparse, bm25, dense or hybrid.")] = "sparse",
-        fusion: Annotated[str, typer.Option(help="Hybrid fusion: rrf, dbsf or weighted.")] = "rrf",
-        weight: Annotated[float, typer.Option(help="Dense weight for --fusion weighted.")] = 3.0,
-        floor: Annotated[
-            float,
-            typer.Option(
-                min=0.0, max=1.0, help="--fusion weighted: score meanings as floor+(1-floor)*cos."
-            ),
-        ] = 0.0,
+        fusion: FusionOption = HYBRID_FUSION,
+        weight: WeightOption = HYBRID_WEIGHT,
+        floor: FloorOption = HYBRID_FLOOR,
         limit: Annotated[int, typer.Option(min=1, help="Results to print.")] = 10,
     ) -> None:
         """Print the top documents as tab-separated rank, document id and score."""

@@ -453,9 +453,9 @@ class SearchIndex:
         query: str,
         *,
         mode: Mode = "sparse",
-        fusion: Fusion = "rrf",
-        weight: float = 3.0,
-        floor: float = 0.0,
+        fusion: Fusion = fuse.HYBRID_FUSION,  # type: ignore[assignment]
+        weight: float = fuse.HYBRID_WEIGHT,
+        floor: float = fuse.HYBRID_FLOOR,
         limit: int = 10,
         candidates: int | None = None,
         rrf_k: int = 60,
@@ -463,13 +463,14 @@ class SearchIndex:
         """Top ``limit`` documents for ``query``.
 
         ``sparse``, ``bm25`` and ``dense`` are single Qdrant queries; ``hybrid`` combines
-        miniCOIL and dense: ``rrf``/``dbsf`` run server-side (prefetch of ``candidates`` each,
-        default ``max(limit, 100)``, then fusion; RRF with :func:`fusion.rrf`'s ``k``), while
-        ``weighted`` fuses client-side with :func:`fusion.weighted_sum` (``weight`` on the
-        cosine); with ``floor`` > 0 its sparse side is :func:`fusion.floored`, miniCOIL with
-        the meaning cosine mapped to ``floor + (1 - floor) * cos`` (the BM25 vector of the
-        same collection supplies the floor). The query is encoded once: sparse and dense come
-        from one forward pass.
+        miniCOIL and dense: ``weighted`` (the default, see :data:`fusion.HYBRID_FUSION`)
+        fuses client-side with :func:`fusion.weighted_sum` (``weight`` on the cosine); with
+        ``floor`` > 0 its sparse side is :func:`fusion.floored`, miniCOIL with the meaning
+        cosine mapped to ``floor + (1 - floor) * cos`` (the BM25 vector of the same collection
+        supplies the floor). ``rrf``/``dbsf`` run server-side (prefetch of ``candidates`` each,
+        default ``max(limit, 100)``, then fusion; RRF with :func:`fusion.rrf`'s ``k``) and
+        ignore ``weight`` and ``floor``. The query is encoded once: sparse and dense come from
+        one forward pass.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")

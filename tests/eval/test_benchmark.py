@@ -27,6 +27,7 @@ from minicoil.eval.benchmark import (
 from minicoil.eval.runs import rank_documents
 from minicoil.search import fusion as fuse
 from minicoil.search.exact import ExactDense, ExactSparse
+from minicoil.search.fusion import HYBRID_FLOOR, HYBRID_FUSION, HYBRID_WEIGHT
 
 runner = CliRunner()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -60,7 +61,8 @@ def test_results_json_has_the_documented_shape(
     assert sorted(variants) == sorted(
         f"{side}+dense {f}" for side in ("minicoil", "bm25") for f in ("rrf", "dbsf", "weighted")
     )
-    assert variants["minicoil+dense rrf"] == results["systems"]["hybrid"]  # the same fusion
+    # the default hybrid is one of the variants, computed once
+    assert variants[f"minicoil+dense {HYBRID_FUSION}"] == results["systems"]["hybrid"]
     assert (results["dataset"], results["split"]) == ("beir-tiny", "test")
     assert list(results["systems"]) == list(SYSTEMS) == ["bm25", "minicoil", "dense", "hybrid"]
     for metrics in results["systems"].values():
@@ -76,7 +78,8 @@ def test_results_json_has_the_documented_shape(
     for latency in queries["latency"].values():
         assert 0 < latency["p50_ms"] <= latency["p95_ms"]
     settings = results["settings"]
-    assert (settings["n_docs"], settings["n_queries"], settings["fusion"]) == (8, 3, "rrf")
+    assert (settings["n_docs"], settings["n_queries"], settings["fusion"]) == (8, 3, HYBRID_FUSION)
+    assert (settings["weight"], settings["floor"]) == (HYBRID_WEIGHT, HYBRID_FLOOR)
     assert settings["runs_dir"] == str(default_runs_dir(tmp_path / "results.json"))
     assert Path(settings["runs_dir"]).name == "results-runs"
 
@@ -139,7 +142,7 @@ def test_self_hits_are_removed_and_the_depth_refilled(
 def test_weighted_fusion_with_weight_zero_ranks_like_minicoil(
     tiny_model: MiniCOIL, beir_tiny: Path, tmp_path: Path
 ) -> None:
-    results = _bench(beir_tiny, tiny_model, tmp_path, fusion="weighted", weight=0.0)
+    results = _bench(beir_tiny, tiny_model, tmp_path, fusion="weighted", weight=0.0, floor=0.0)
     files = results["settings"]["run_files"]
     sparse = read_trec_run(Path(files["minicoil"]))
     hybrid = read_trec_run(Path(files["hybrid"]))
@@ -337,8 +340,17 @@ def test_cli_record_stores_the_metrics_in_the_model_folder(
     assert result.exit_code == 0, result.output
     recorded = MiniCOILConfig.load(tmp_path / "m").evaluation["beir-tiny test"]
     on_disk = json.loads((tmp_path / "r.json").read_text("utf-8"))["systems"]
-    assert recorded == on_disk
-    assert "beir-tiny test" in (tmp_path / "m" / "README.md").read_text()
+    hybrid = f"hybrid (weighted, floor {HYBRID_FLOOR:g}, w {HYBRID_WEIGHT:g})"
+    assert list(recorded) == ["bm25", "minicoil", "dense", hybrid]  # named by its fusion
+    assert recorded[hybrid] == on_disk["hybrid"]
+    assert all(recorded[name] == on_disk[name] for name in ("bm25", "minicoil", "dense"))
+    card = (tmp_path / "m" / "README.md").read_text()
+    assert "beir-tiny test" in card and hybrid in card
+    # re-recording with another fusion replaces the rows of that benchmark, none goes stale
+    result = CliRunner().invoke(app, [*args, "--fusion", "rrf"])
+    assert result.exit_code == 0, result.output
+    recorded = MiniCOILConfig.load(tmp_path / "m").evaluation["beir-tiny test"]
+    assert list(recorded) == ["bm25", "minicoil", "dense", "hybrid (rrf)"]
 
 
 def test_floor_one_turns_the_weighted_hybrid_into_bm25_plus_dense(

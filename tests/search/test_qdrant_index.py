@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qdrant_client import models
@@ -124,15 +125,27 @@ def tie_groups(ranking: list[tuple[str, float]]) -> list[set[str]]:
 def test_weighted_hybrid_uses_exact_scores_for_every_candidate(index: SearchIndex) -> None:
     sparse, dense = single_runs(index, len(DOCS))
     want = fusion.weighted_sum(sparse, dense, weight=2.0)
-    everything = index.search(QUERY, mode="hybrid", fusion="weighted", weight=2.0, limit=20)
+    kwargs: dict[str, Any] = {"mode": "hybrid", "fusion": "weighted", "weight": 2.0, "floor": 0.0}
+    everything = index.search(QUERY, limit=20, **kwargs)
     assert [(h.doc_id, h.score) for h in everything] == [
         (d, pytest.approx(s)) for d, s in fusion.ranked(want)
     ]
     # with 2 candidates per side, a candidate missing on one side still gets its true score
-    few = index.search(QUERY, mode="hybrid", fusion="weighted", weight=2.0, limit=3, candidates=2)
+    few = index.search(QUERY, limit=3, candidates=2, **kwargs)
     assert {h.doc_id: h.score for h in few} == pytest.approx(
         {h.doc_id: want[h.doc_id] for h in few}
     )
+
+
+def test_the_default_hybrid_is_the_floored_weighted_sum(index: SearchIndex) -> None:
+    sparse, dense = single_runs(index, len(DOCS))
+    bm25 = {h.doc_id: h.score for h in index.search(QUERY, mode="bm25", limit=len(DOCS))}
+    floored = fusion.floored(sparse, bm25, fusion.HYBRID_FLOOR)
+    want = fusion.weighted_sum(floored, dense, fusion.HYBRID_WEIGHT)
+    hits = index.search(QUERY, mode="hybrid", limit=len(DOCS))
+    assert [(h.doc_id, h.score) for h in hits] == [
+        (d, pytest.approx(s)) for d, s in fusion.ranked(want)
+    ]
 
 
 def test_another_model_is_refused(index: SearchIndex, wordpiece_backbone: Backbone) -> None:
