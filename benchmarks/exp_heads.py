@@ -444,15 +444,17 @@ class Scorer:
         The whole (w -> train, test) grid is kept too, so that one (floor, w) default can be
         chosen on train across several fits.
         """
+        dense, sparse = {}, {}
+        for split in SPLITS:  # both sides once per split, then only the weight varies
+            dense[split] = self.a[f"q_{split}_dense"] @ self.a["d_dense"].T
+            s = (1 - floor) * scores[split] + floor * self.bm25(split)
+            sparse[split] = s / np.maximum(s.max(axis=1, keepdims=True), 1e-12)
         grid: dict[str, dict[str, float]] = {}
         for w in WEIGHTS:
-            row = {}
-            for split in SPLITS:
-                dense = self.a[f"q_{split}_dense"] @ self.a["d_dense"].T
-                s = (1 - floor) * scores[split] + floor * self.bm25(split)
-                fused = s / np.maximum(s.max(axis=1, keepdims=True), 1e-12) + w * dense
-                row[split] = round(self.ndcg(split, fused)["ndcg@10"], 4)
-            grid[str(w)] = row
+            grid[str(w)] = {
+                split: round(self.ndcg(split, sparse[split] + w * dense[split])["ndcg@10"], 4)
+                for split in SPLITS
+            }
         best = max(WEIGHTS, key=lambda w: grid[str(w)]["train"])  # first of equal scores
         return {"w": best, **grid[str(best)], "grid": grid}
 

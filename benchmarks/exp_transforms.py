@@ -167,17 +167,17 @@ RANK_FUSIONS: dict[str, Callable[[list[dict[str, float]]], dict[str, float]]] = 
 
 def rank_fused(
     sparse: list[np.ndarray],
-    dense_docs: np.ndarray,
-    dense_queries: np.ndarray,
+    dense: np.ndarray,
     doc_ids: list[str],
     qids: list[str],
     method: str,
 ) -> dict[str, dict[str, float]]:
-    """Fuse the top-100 of each side per query with a rank fusion, as the index's prefetch does."""
+    """Fuse the top-100 of each side per query with a rank fusion, as the index's prefetch does.
+
+    ``dense`` holds the (queries, documents) cosines."""
     runs = {}
     for r, qid in enumerate(qids):
-        dense = dense_docs @ dense_queries[r]
-        sides = [{doc_ids[i]: float(s[i]) for i in top(s)} for s in (sparse[r], dense)]
+        sides = [{doc_ids[i]: float(s[i]) for i in top(s)} for s in (sparse[r], dense[r])]
         runs[qid] = dict(fuse.ranked(RANK_FUSIONS[method](sides), 100))
     return runs
 
@@ -207,7 +207,7 @@ def main() -> None:
     for split, data in splits.items():
         qids = list(data.queries)
         enc = encode(model, [data.queries[q] for q in qids], True, args.cache / f"{split}.npz")
-        per_split[split] = {"qids": qids, "enc": enc}
+        per_split[split] = {"qids": qids, "enc": enc, "dense": enc["dense"] @ dense_docs.T}
     worst = check_against_exact(post, docs, per_split["test"]["enc"])
     print(f"f = cos agrees with minicoil.search.exact to {worst:.1e} (relative)")
     for name, f in TRANSFORMS.items():
@@ -230,12 +230,11 @@ def main() -> None:
         for w in WEIGHTS:
             row = {}
             for split, data in splits.items():
-                qids, enc = per_split[split]["qids"], per_split[split]["enc"]
+                qids = per_split[split]["qids"]
                 runs = {}
                 for r, qid in enumerate(qids):
                     s = per_split[split]["scores"][name][r]
-                    dense = dense_docs @ enc["dense"][r]
-                    fused = s / max(float(s.max()), 1e-12) + w * dense
+                    fused = s / max(float(s.max()), 1e-12) + w * per_split[split]["dense"][r]
                     runs[qid] = {doc_ids[i]: float(fused[i]) for i in top(fused)}
                 row[split] = evaluate_split(runs, data.qrels)
             if best is None or row["train"]["ndcg@10"] > best[1]["train"]["ndcg@10"]:
@@ -250,9 +249,10 @@ def main() -> None:
         for method in RANK_FUSIONS:
             row = {}
             for split, data in splits.items():
-                qids, enc = per_split[split]["qids"], per_split[split]["enc"]
-                scores = per_split[split]["scores"][name]
-                runs = rank_fused(scores, dense_docs, enc["dense"], doc_ids, qids, method)
+                side = per_split[split]
+                runs = rank_fused(
+                    side["scores"][name], side["dense"], doc_ids, side["qids"], method
+                )
                 row[split] = evaluate_split(runs, data.qrels)
             results["hybrid"][f"{method}({name}, dense)"] = row
             print(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TypeVar
+from typing import Final, TypeVar
 
 DocId = TypeVar("DocId", str, int)
 
@@ -30,9 +30,9 @@ __all__ = [
 # Chosen on SciFact's train queries, averaged over three fits of the heads (BENCHMARKS.md,
 # "The default hybrid"): the weighted sum beats RRF there by 0.025-0.029 NDCG@10, far beyond
 # the noise, while RRF (server-side, rank-only) stays available as ``fusion="rrf"``.
-HYBRID_FUSION = "weighted"
-HYBRID_WEIGHT = 3.0
-HYBRID_FLOOR = 0.75
+HYBRID_FUSION: Final = "weighted"
+HYBRID_WEIGHT: Final = 3.0
+HYBRID_FLOOR: Final = 0.75
 
 
 def ranked(run: Mapping[DocId, float], limit: int | None = None) -> list[tuple[DocId, float]]:

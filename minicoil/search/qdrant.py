@@ -453,7 +453,7 @@ class SearchIndex:
         query: str,
         *,
         mode: Mode = "sparse",
-        fusion: Fusion = fuse.HYBRID_FUSION,  # type: ignore[assignment]
+        fusion: Fusion = fuse.HYBRID_FUSION,
         weight: float = fuse.HYBRID_WEIGHT,
         floor: float = fuse.HYBRID_FLOOR,
         limit: int = 10,
