@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import os
 import sqlite3
 import threading
@@ -104,13 +105,18 @@ _LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDiction
 _LOCKS_GUARD = threading.Lock()
 
 
+def is_embedded(client: QdrantClient) -> bool:
+    """Whether ``client`` runs Qdrant in this process (local mode or ``:memory:``)."""
+    from qdrant_client.local.qdrant_local import QdrantLocal
+
+    return isinstance(getattr(client, "_client", None), QdrantLocal)
+
+
 def client_lock(client: QdrantClient) -> contextlib.AbstractContextManager[Any]:
     """The lock every call into ``client`` must hold if it is embedded (local mode or
     ``:memory:``), shared by all indexes using that client; a no-op for a server client,
     which is thread-safe."""
-    from qdrant_client.local.qdrant_local import QdrantLocal
-
-    if not isinstance(getattr(client, "_client", None), QdrantLocal):
+    if not is_embedded(client):
         return contextlib.nullcontext()
     with _LOCKS_GUARD:
         lock = _LOCKS.get(client)
@@ -265,6 +271,10 @@ class SearchIndex:
                 self.client, self.location = _open_local(folder), str(folder)
             self._owns_client = True
         self._lock = client_lock(self.client)
+        # Embedded Qdrant scores every point on every query (a filter only masks the result),
+        # so the weighted hybrid reads each side's full ranking in one query there instead of
+        # a top-N query plus a filtered look-up, which would be a second full scan.
+        self._full_scans = is_embedded(self.client)
         self._bm25: MiniCOIL | None = None
         self._fingerprint: dict[str, Any] | None = None
         self._verified = False  # collection checked against the model (searches skip re-checks)
@@ -565,7 +575,8 @@ class SearchIndex:
         exactly (a document absent from the dense top-N still has a cosine), then
         :func:`fusion.weighted_sum`. Sparse scores absent after the lookup share no word.
         With ``bm25`` the BM25 top-N joins the candidates and :func:`fusion.floored` mixes it
-        into the sparse side."""
+        into the sparse side. Embedded, the look-ups come from each side's full ranking (one
+        query per side); a server gets a top-N query and a filtered look-up per side."""
         sides: dict[str, Any] = {MINICOIL: sparse.to_qdrant(), DENSE: dense}
         if bm25 is not None:
             sides[BM25] = bm25.to_qdrant()
@@ -577,12 +588,18 @@ class SearchIndex:
             return {str(p.id): float(p.score) for p in points}
 
         with self._lock:  # all lookups see one state of the collection
-            runs = {using: run(self._query(v, using, candidates)) for using, v in sides.items()}
-            pool = set().union(*runs.values())
-            for using, vector in sides.items():
-                need = sorted(pool - runs[using].keys())
-                if need:
-                    runs[using].update(run(self._query(vector, using, len(need), need)))
+            if self._full_scans:
+                size = max(self.client.count(self.collection, exact=True).count, 1)
+                full = {using: run(self._query(v, using, size)) for using, v in sides.items()}
+                pool = set().union(*(itertools.islice(r, candidates) for r in full.values()))
+                runs = {u: {p: r[p] for p in pool if p in r} for u, r in full.items()}
+            else:
+                runs = {u: run(self._query(v, u, candidates)) for u, v in sides.items()}
+                pool = set().union(*runs.values())
+                for using, vector in sides.items():
+                    need = sorted(pool - runs[using].keys())
+                    if need:
+                        runs[using].update(run(self._query(vector, using, len(need), need)))
         sparse_run = runs[MINICOIL]
         if bm25 is not None:
             sparse_run = fuse.floored(sparse_run, runs[BM25], floor)

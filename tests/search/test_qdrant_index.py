@@ -137,6 +137,27 @@ def test_weighted_hybrid_uses_exact_scores_for_every_candidate(index: SearchInde
     )
 
 
+@pytest.mark.parametrize("floor", [0.0, 0.75])
+@pytest.mark.parametrize("limit,candidates", [(len(DOCS), None), (3, 2), (1, 1)])
+def test_full_scans_and_filtered_lookups_give_the_same_hybrid(
+    index: SearchIndex, floor: float, limit: int, candidates: int | None
+) -> None:
+    """Embedded, the weighted hybrid reads full rankings; a server client takes the top-N
+    and filtered look-ups. Both must return the same documents with the same scores."""
+    assert index._full_scans  # local mode
+    kwargs: dict[str, Any] = {"mode": "hybrid", "fusion": "weighted", "floor": floor}
+    full = index.search(QUERY, limit=limit, candidates=candidates, **kwargs)
+    index._full_scans = False
+    try:
+        looked_up = index.search(QUERY, limit=limit, candidates=candidates, **kwargs)
+    finally:
+        index._full_scans = True
+    assert len(full) == min(limit, len(DOCS))
+    assert [(h.doc_id, h.score) for h in full] == [
+        (h.doc_id, pytest.approx(h.score)) for h in looked_up
+    ]
+
+
 def test_the_default_hybrid_is_the_floored_weighted_sum(index: SearchIndex) -> None:
     sparse, dense = single_runs(index, len(DOCS))
     bm25 = {h.doc_id: h.score for h in index.search(QUERY, mode="bm25", limit=len(DOCS))}
