@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import tempfile
 import time
@@ -34,6 +33,7 @@ import torch
 
 from minicoil import MiniCOIL
 from minicoil.backbone_onnx import DEFAULT_ONNX_FILE, QUANTIZED_ONNX_FILE, onnx_path
+from minicoil.cli_common import display_path
 from minicoil.config import HEADS_FILE
 from minicoil.eval.beir import indexable_text, load_beir
 from minicoil.eval.benchmark import run_benchmark
@@ -226,14 +226,6 @@ def latency(folders: dict[str, Path], data: Path, work: Path) -> dict[str, Any]:
     return {"queries": len(queries), "encode_query": encode, "encode_and_search": search}
 
 
-def _display(path: Path) -> str:
-    """A path relative to the working directory where possible: results files are committed."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -266,8 +258,8 @@ def main() -> None:
         work = Path(tmp)
         folders = build_folders(model, work)
         results: dict[str, Any] = {
-            "model": _display(args.model),
-            "data": _display(args.data),
+            "model": display_path(args.model, up=1),
+            "data": display_path(args.data, up=1),
             "machine": platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(),
             "sizes": sizes(folders),

@@ -1,9 +1,11 @@
-"""What every ``minicoil`` command shares: one-line errors and plain text tables."""
+"""What every ``minicoil`` command shares: one-line errors, plain text tables, paths as shown."""
 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -75,3 +77,20 @@ def format_columns(rows: Sequence[Sequence[str]], min_width: int = 0) -> str:
     ]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
+
+
+def display_path(path: str | os.PathLike[str], up: int = 0) -> str:
+    """``path`` as a person would type it: relative to the working folder when it lies inside
+    it or at most ``up`` folders above it (``../shared/data`` with ``up=1``), else as given.
+    Results files written from a checkout are committed, and must not carry the machine's
+    absolute paths."""
+    try:
+        rel = os.path.relpath(Path(path).resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    climbs = 0
+    for part in Path(rel).parts:
+        if part != os.pardir:
+            break
+        climbs += 1
+    return rel if climbs <= up else str(path)

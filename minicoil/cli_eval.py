@@ -14,17 +14,15 @@ from typing import Annotated, Any
 
 import typer
 
-from minicoil.cli_common import FloorOption, FusionOption, WeightOption, format_columns, guard
+from minicoil.cli_common import (
+    FloorOption,
+    FusionOption,
+    WeightOption,
+    display_path,
+    format_columns,
+    guard,
+)
 from minicoil.search.fusion import HYBRID_FLOOR, HYBRID_FUSION, HYBRID_WEIGHT
-
-
-def _display(path: Path) -> str:
-    """A path as a person would type it: relative to the working folder when inside it, so
-    results files written from a checkout do not carry the machine's absolute paths."""
-    try:
-        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def format_table(results: dict[str, Any]) -> str:
@@ -158,7 +156,9 @@ def register(app: typer.Typer) -> None:
             output=output,
             runs_dir=runs_dir,
             progress=not quiet,
-            model_label=_display(folder) if folder is not None else "plain BM25 (no model folder)",
+            model_label=(
+                display_path(folder) if folder is not None else "plain BM25 (no model folder)"
+            ),
         )
         label = hybrid_label(results["settings"])
         typer.echo(f"{results['dataset']} ({results['split']}), {label}")

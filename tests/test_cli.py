@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from minicoil import MiniCOIL
@@ -41,3 +42,18 @@ def test_encode_bad_model_folder_is_one_line_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["encode", "--model", str(tmp_path), "text"])
     assert result.exit_code == 2
     assert "config.json" in result.output and "Traceback" not in result.output
+
+
+def test_paths_are_shown_relative_only_within_reach(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from minicoil.cli_common import display_path
+
+    work = tmp_path / "a" / "checkout"
+    (work / "models").mkdir(parents=True)
+    (tmp_path / "a" / "shared").mkdir()
+    monkeypatch.chdir(work)
+    assert display_path(work / "models") == "models"
+    assert display_path(tmp_path / "a" / "shared") == str(tmp_path / "a" / "shared")
+    assert display_path(tmp_path / "a" / "shared", up=1) == "../shared"
+    assert display_path(tmp_path, up=1) == str(tmp_path)
