@@ -29,6 +29,10 @@ Variants (``--variant``, repeatable; results are merged into ``--json``):
     steps300    half the steps (the training-time lever)
     t64         64 instead of 128 triplets per word and step
     umap        UMAP targets instead of triplets (first 600 subset words: UMAP is slow)
+    refit600    triplets on the same 600 words: umap's baseline (other words scored as BM25)
+    teacher-token   the teacher is the word's own 384-d token vector (cosine between a word's
+                samples), not the sentence embedding: keep what the token vector knows
+    teacher-mix the mean of both teachers' cosines
     vocab5k/vocab10k  the shipped heads of the 5,000 / 10,000 most frequent stems only (the
                 others scored as BM25): which words need a head
 Scoring variants of every fit: the document meaning as the mean of unit meanings (the
@@ -98,6 +102,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "steps300": {"max_steps": 300},
     "t64": {"triplets_per_word": 64},
     "umap": {"method": "umap", "limit_words": UMAP_WORDS},
+    "refit600": {"limit_words": UMAP_WORDS},
+    "teacher-token": {"teacher": "token"},
+    "teacher-mix": {"teacher": "mix"},
     "vocab5k": {"shipped_top": 5000},
     "vocab10k": {"shipped_top": 10000},
 }
@@ -244,6 +251,7 @@ def fit_subset(
             return heads, json.loads(str(data["info"]))
     settings = dict(settings)
     center = settings.pop("center", False)
+    teacher = settings.pop("teacher", "sentence")
     max_samples = settings.pop("max_samples", None)
     limit = settings.pop("limit_words", None)
     if limit:
@@ -259,6 +267,8 @@ def fit_subset(
     original = fit_module._gather_chunk
     if center:
         fit_module._gather_chunk = _centering(original, centers_by_word)
+    if teacher != "sentence":
+        fit_module._gather_chunk = _token_teacher(original, mix=teacher == "mix")
     weights, stats, t0 = [], [], time.perf_counter()
     try:
         for c in range(0, len(words), config.words_per_chunk):
@@ -274,6 +284,7 @@ def fit_subset(
     info = {
         "config": dataclasses.asdict(config),
         "center": center,
+        "teacher": teacher,
         "max_samples": max_samples,
         "words": len(words),
         "seconds_per_word": round(seconds / len(words), 4),
@@ -291,6 +302,24 @@ def _capped(enc: EncodedSamples, cap: int) -> EncodedSamples:
     valid = enc.valid.copy()
     valid &= enc.layout.slot < cap
     return dataclasses.replace(enc, valid=valid)
+
+
+def _token_teacher(original: Any, mix: bool) -> Any:
+    """Wrap ``_gather_chunk`` so the teacher similarity is the cosine between the word's own
+    token vectors (the heads' inputs), or its mean with the sentence teacher's (``mix``).
+    Held-out agreement is then measured against that teacher too."""
+
+    def gather(
+        enc: EncodedSamples, words: Any, held_out: np.ndarray, val: bool, dtype: torch.dtype
+    ) -> Any:
+        chunk = original(enc, words, held_out, val, torch.float32)
+        t = torch.nn.functional.normalize(chunk.x.transpose(1, 2), dim=-1)  # (W, S, H)
+        token_sim = torch.bmm(t, t.transpose(1, 2))
+        chunk.sim = (chunk.sim + token_sim) / 2 if mix else token_sim
+        chunk.x, chunk.xs = chunk.x.to(dtype), chunk.xs.to(dtype)
+        return chunk
+
+    return gather
 
 
 def _centering(original: Any, centers: dict[int, np.ndarray]) -> Any:
