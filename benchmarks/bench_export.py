@@ -182,7 +182,7 @@ SEARCH_MODES: dict[str, dict[str, Any]] = {
     "bm25": {"mode": "bm25"},
     "sparse": {"mode": "sparse"},
     "dense": {"mode": "dense"},
-    "hybrid": {"mode": "hybrid"},  # the default: weighted, floor 0.75 (three vectors + lookups)
+    "hybrid": {"mode": "hybrid"},  # the default: weighted, floor 0.75 (three vectors)
     "hybrid rrf": {"mode": "hybrid", "fusion": "rrf"},
     "hybrid weighted floor 0": {"mode": "hybrid", "floor": 0.0},
     # the default again, with the top-N query + filtered look-up per side that a server gets
