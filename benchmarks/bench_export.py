@@ -230,7 +230,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", type=Path, default=ROOT / "models" / "minicoil-en")
+    parser.add_argument("--model", type=Path, default=ROOT / "src" / "minicoil" / "models" / "minicoil-en")
     parser.add_argument(
         "--data", type=Path, default=ROOT.parent / "shared" / "data" / "beir" / "scifact"
     )

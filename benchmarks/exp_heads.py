@@ -39,7 +39,7 @@ Scoring variants of every fit: the document meaning as the mean of unit meanings
 library), as the head of the mean vector (fastembed), and the best-matching occurrence
 (an upper bound: one vector per word and document cannot serve it); query tf counted.
 
-    python benchmarks/exp_heads.py --model minicoil/models/minicoil-en \\
+    python benchmarks/exp_heads.py --model src/minicoil/models/minicoil-en \\
         --work ../minicoil-work/wiki --data ../shared/data/beir/scifact \\
         --wic ../shared/data/wic --cache ../minicoil-work/exp-heads \\
         --variant shipped --variant center --json benchmarks/results-heads.json

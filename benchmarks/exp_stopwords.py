@@ -13,7 +13,7 @@ needing no forward pass:
 
 Train chooses, test is reported once.
 
-    python benchmarks/exp_stopwords.py --model minicoil/models/minicoil-en \\
+    python benchmarks/exp_stopwords.py --model src/minicoil/models/minicoil-en \\
         --data ../shared/data/beir/scifact --json benchmarks/results-stopwords.json
 """
 
