@@ -47,6 +47,7 @@ def test_load_beir_test_split(beir_tiny: Path) -> None:
     assert isinstance(dataset, BeirDataset)
     assert list(dataset.corpus) == [f"d{i}" for i in range(1, 9)]
     assert dataset.corpus["d2"] == Document(
+        doc_id="d2",
         title="Ball python", text="The ball python is a python species native to Africa."
     )
     # q4 has judgments only in train, so the test split leaves it out.
@@ -84,8 +85,8 @@ def test_indexable_text_joins_title_and_text(beir_tiny: Path) -> None:
     )
     # d3 has an empty title: no leading space.
     assert corpus["d3"].indexable_text == "A bank is a financial institution that accepts deposits."
-    assert indexable_text(Document(title="  T ", text=" body  ")) == "T   body"
-    assert indexable_text(Document(title="", text="")) == ""
+    assert indexable_text(Document(doc_id="x", title="  T ", text=" body  ")) == "T   body"
+    assert indexable_text(Document(doc_id="x", title="", text="")) == ""
 
 
 def test_iter_corpus_is_a_lazy_generator(beir_tiny: Path) -> None:
@@ -94,6 +95,7 @@ def test_iter_corpus_is_a_lazy_generator(beir_tiny: Path) -> None:
     assert next(stream) == (
         "d1",
         Document(
+            doc_id="d1",
             title="Python (programming language)",
             text="Python is a high-level programming language.",
         ),
@@ -108,8 +110,8 @@ def test_corpus_optional_title_blank_lines_and_integer_ids(tmp_path: Path) -> No
         encoding="utf-8",
     )
     assert list(iter_corpus(corpus)) == [
-        ("7", Document(title="", text="no title")),
-        ("b", Document(title="", text="null title")),
+        ("7", Document(doc_id="7", title="", text="no title")),
+        ("b", Document(doc_id="b", title="", text="null title")),
     ]
 
 

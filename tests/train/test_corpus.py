@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
+from minicoil.data import iter_lines
 from minicoil.train import corpus
 from minicoil.train.corpus import (
     CorpusError,
     convert_corpus,
     detect_format,
-    done_marker_path,
-    iter_lines,
     iter_paragraphs,
     resolve_inputs,
 )
+from minicoil.train.steps import done_marker_path
 
 WIKI_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "wikipedia-en"
 
@@ -97,7 +97,7 @@ def test_wikiextractor_ignores_text_outside_blocks_but_not_a_file_without_blocks
     path = write(tmp_path / "w", "stray line\n" + WIKI_SNIPPET)
     assert list(iter_paragraphs(path, "wikiextractor")) == WIKI_PARAGRAPHS
     plain = write(tmp_path / "plain.txt", "\nOne paragraph.\n")
-    with pytest.raises(CorpusError, match=r"plain\.txt:2: no <doc \.\.\.> block found"):
+    with pytest.raises(CorpusError, match=r"plain\.txt, line 2: no <doc \.\.\.> block found"):
         list(iter_paragraphs(plain, "wikiextractor"))
 
 
@@ -170,44 +170,46 @@ def test_unreadable_file(tmp_path: Path) -> None:
 
 def test_directory_where_a_file_is_expected(tmp_path: Path) -> None:
     with pytest.raises(CorpusError, match=r": cannot open: Is a directory"):
-        list(iter_lines(tmp_path))
+        list(iter_lines(tmp_path, error=CorpusError))
 
 
 def test_malformed_json_line(tmp_path: Path) -> None:
     path = write(tmp_path / "bad.jsonl", '{"text": "ok"}\n{"text": "oops\n')
-    with pytest.raises(CorpusError, match=r"bad\.jsonl:2: malformed JSON"):
+    with pytest.raises(CorpusError, match=r"bad\.jsonl, line 2: malformed JSON"):
         list(iter_paragraphs(path))
 
 
 def test_json_line_that_is_not_an_object(tmp_path: Path) -> None:
     path = write(tmp_path / "list.jsonl", '{"text": "ok"}\n["text"]\n')
-    with pytest.raises(CorpusError, match=r"list\.jsonl:2: expected a JSON object, got list"):
+    with pytest.raises(CorpusError, match=r"list\.jsonl, line 2: expected a JSON object, got list"):
         list(iter_paragraphs(path))
 
 
 def test_missing_text_field(tmp_path: Path) -> None:
     path = write(tmp_path / "x.jsonl", jsonl([{"body": "a"}, {"body": "b"}, {"content": "c"}]))
     with pytest.raises(
-        CorpusError, match=r"x\.jsonl:3: missing text field 'body' \(fields present: content\)"
+        CorpusError, match=r"x\.jsonl, line 3: missing 'body' \(fields present: content\)"
     ):
         list(iter_paragraphs(path, text_field="body"))
 
 
 def test_text_field_of_wrong_type(tmp_path: Path) -> None:
     path = write(tmp_path / "n.jsonl", jsonl([{"text": 12}]))
-    with pytest.raises(CorpusError, match=r"n\.jsonl:1: field 'text' must be a string, got int"):
+    with pytest.raises(CorpusError, match=r"n\.jsonl, line 1: 'text' must be a string, got int"):
         list(iter_paragraphs(path))
 
 
 def test_beir_line_without_text(tmp_path: Path) -> None:
     path = write(tmp_path / "corpus.jsonl", jsonl([{"_id": "1", "text": "a"}, {"_id": "2"}]))
-    with pytest.raises(CorpusError, match=r"corpus\.jsonl:2: missing text field 'text'"):
+    with pytest.raises(CorpusError, match=r"corpus\.jsonl, line 2: missing 'text'"):
         list(iter_paragraphs(path, "beir"))
 
 
 def test_gz_name_with_non_gzip_bytes(tmp_path: Path) -> None:
     path = write(tmp_path / "broken.gz", "this is not gzip\n")
-    with pytest.raises(CorpusError, match=r"broken\.gz:1: corrupt gzip data: not a gzip file"):
+    with pytest.raises(
+        CorpusError, match=r"broken\.gz, line 1: corrupt gzip data: not a gzip file"
+    ):
         list(iter_paragraphs(path))
 
 
@@ -217,7 +219,7 @@ def test_truncated_gzip_names_the_line_reached(tmp_path: Path) -> None:
     path = tmp_path / "cut.txt.gz"
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(
-        CorpusError, match=r"cut\.txt\.gz:\d+: corrupt or truncated gzip data"
+        CorpusError, match=r"cut\.txt\.gz, line \d+: corrupt or truncated gzip data"
     ) as info:
         list(iter_paragraphs(path))
     assert info.value.line is not None and info.value.line > 1000
@@ -228,7 +230,7 @@ def test_corrupt_gzip_body(tmp_path: Path) -> None:
     data[20:40] = b"\xff" * 20
     path = tmp_path / "garbled.gz"
     path.write_bytes(bytes(data))
-    with pytest.raises(CorpusError, match=r"garbled\.gz:1: corrupt or truncated gzip data"):
+    with pytest.raises(CorpusError, match=r"garbled\.gz, line 1: corrupt or truncated gzip data"):
         list(iter_paragraphs(path))
 
 
@@ -236,14 +238,16 @@ def test_corrupt_bz2(tmp_path: Path) -> None:
     data = bz2.compress(b"a line of text\n" * 1000)
     path = tmp_path / "garbled.txt.bz2"
     path.write_bytes(data[:10] + b"\x00" * 30 + data[40:])
-    with pytest.raises(CorpusError, match=r"garbled\.txt\.bz2:1: corrupt or truncated bz2 data"):
+    with pytest.raises(
+        CorpusError, match=r"garbled\.txt\.bz2, line 1: corrupt or truncated bz2 data"
+    ):
         list(iter_paragraphs(path))
 
 
 def test_invalid_utf8(tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes(b"fine\n" + "caf\u00e9\n".encode("latin-1") + b"more\n" * 5000)
-    with pytest.raises(CorpusError, match=r"latin1\.txt:2: not valid UTF-8"):
+    with pytest.raises(CorpusError, match=r"latin1\.txt, line 2: invalid UTF-8"):
         list(iter_paragraphs(path))
 
 
@@ -294,7 +298,7 @@ def test_convert_leaves_no_partial_output_when_the_reader_fails(tmp_path: Path) 
     good = "".join(json.dumps({"text": f"doc {i}"}) + "\n" for i in range(5000))
     path = write(tmp_path / "docs.jsonl", good + "{broken\n")
     out = tmp_path / "out" / "paragraphs.txt"
-    with pytest.raises(CorpusError, match=r"docs\.jsonl:5001: malformed JSON"):
+    with pytest.raises(CorpusError, match=r"docs\.jsonl, line 5001: malformed JSON"):
         convert_corpus(path, out, progress=False)
     assert not out.exists()
     assert not done_marker_path(out).exists()
@@ -306,7 +310,7 @@ def test_convert_keeps_the_previous_output_when_a_rerun_fails(tmp_path: Path) ->
     out = tmp_path / "paragraphs.txt"
     convert_corpus(path, out, progress=False)
     path.write_bytes(b"second version\n\xff\n")
-    with pytest.raises(CorpusError, match=r"p\.txt:2: not valid UTF-8"):
+    with pytest.raises(CorpusError, match=r"p\.txt, line 2: invalid UTF-8"):
         convert_corpus(path, out, progress=False)
     assert out.read_text() == "first version\n"
     assert not done_marker_path(out).exists()  # the old marker no longer describes the inputs
@@ -400,3 +404,19 @@ def test_real_wikiextractor_dump_streams() -> None:
     assert len(paragraphs) == 2000
     assert all(p and p == p.strip() and "<doc" not in p and "</doc>" not in p for p in paragraphs)
     assert paragraphs[0] != title and paragraphs[0].startswith(title)  # title line dropped
+
+
+def test_auto_reads_the_other_corpus_formats_like_read_corpus(tmp_path: Path) -> None:
+    """Pyserini JSONL, CSV/TSV with a text column and Parquet go through minicoil.data."""
+    pyserini = write(
+        tmp_path / "p.jsonl",
+        jsonl([{"id": "a", "contents": "River bank."}, {"id": "b", "contents": ""}]),
+    )
+    table = write(tmp_path / "t.csv", 'id,title,text\n1,River,"The bank,\nflooded."\n')
+    assert detect_format(pyserini) == "pyserini" and detect_format(table) == "csv"
+    assert list(iter_paragraphs([pyserini, table])) == ["River bank.", "River The bank,\nflooded."]
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pq.write_table(pa.table({"text": ["one", "two"]}), tmp_path / "d.parquet")
+    assert detect_format(tmp_path / "d.parquet") == "parquet"
+    assert list(iter_paragraphs(tmp_path / "d.parquet")) == ["one", "two"]

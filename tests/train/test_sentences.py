@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from minicoil.train import sentences
-from minicoil.train.corpus import CorpusError, done_marker_path, iter_paragraphs
+from minicoil.train.corpus import CorpusError, iter_paragraphs
 from minicoil.train.sentences import (
     SplitCounts,
     filter_sentences,
@@ -21,6 +21,7 @@ from minicoil.train.sentences import (
     split_regex,
     split_sentences,
 )
+from minicoil.train.steps import done_marker_path
 
 WIKI_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "wikipedia-en"
 
@@ -246,7 +247,7 @@ def test_no_partial_output_when_reading_fails_midway(tmp_path: Path) -> None:
     path = tmp_path / "paragraphs.txt"
     path.write_bytes(b"A first good sentence here.\n" * 3000 + b"broken \xff byte\n")
     out = tmp_path / "sentences.txt"
-    with pytest.raises(CorpusError, match=r"paragraphs\.txt:3001: not valid UTF-8"):
+    with pytest.raises(CorpusError, match=r"paragraphs\.txt, line 3001: invalid UTF-8"):
         split_sentences(path, out, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["paragraphs.txt"]
 

@@ -1,6 +1,7 @@
 """Load datasets in the BEIR folder format.
 
-A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``, optional ``metadata``),
+A BEIR folder holds ``corpus.jsonl`` (``_id``, ``title``, ``text``, optional ``metadata``; read by
+:mod:`minicoil.data`, the one corpus reader),
 ``queries.jsonl`` (``_id``, ``text``) and ``qrels/<split>.tsv`` (a ``query-id\\tcorpus-id\\tscore``
 header, then one judgment per line). Every loader here reports bad input as one
 :class:`DatasetError` that names the file and the 1-based line number, because a silently skipped
@@ -9,12 +10,19 @@ line would quietly change evaluation numbers.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+from minicoil.data import BEIR_CORPUS_FILE, DataFileError, Document, iter_lines
+from minicoil.data.jsonl import (
+    DuplicateCheck,
+    iter_beir_documents,
+    iter_json_records,
+    record_id,
+    string_field,
+)
 
 __all__ = [
     "BeirDataset",
@@ -30,7 +38,7 @@ __all__ = [
     "read_queries",
 ]
 
-CORPUS_FILE = "corpus.jsonl"
+CORPUS_FILE = BEIR_CORPUS_FILE
 QUERIES_FILE = "queries.jsonl"
 QRELS_DIR = "qrels"
 QRELS_HEADER = ("query-id", "corpus-id", "score")
@@ -40,21 +48,8 @@ QRELS_HEADER = ("query-id", "corpus-id", "score")
 _INT_RE = re.compile(r"-?[0-9]+")
 
 
-class DatasetError(ValueError):
+class DatasetError(DataFileError):
     """A BEIR file is missing or malformed; the message names the file (and line, where known)."""
-
-
-@dataclass(frozen=True)
-class Document:
-    """One corpus entry; ``metadata`` from the file is not kept since nothing here ranks on it."""
-
-    title: str
-    text: str
-
-    @property
-    def indexable_text(self) -> str:
-        """The text that gets indexed and encoded; see :func:`indexable_text`."""
-        return indexable_text(self)
 
 
 @dataclass(frozen=True)
@@ -81,112 +76,38 @@ class BeirDataset:
 
 
 def indexable_text(doc: Document) -> str:
-    """Return ``title + " " + text``, stripped.
-
-    BEIR baselines (BM25 in pyserini/Elasticsearch) index the title together with the body, so we
-    do the same to keep numbers comparable; an empty title leaves just the stripped text.
-    """
-    return f"{doc.title} {doc.text}".strip()
+    """``doc.indexable_text``. Marked for removal: kept while benchmark.py, benchmarks/ and
+    their tests still import it; new code uses the :class:`Document` property."""
+    return doc.indexable_text
 
 
 def _where(path: Path, line: int) -> str:
     return f"{path}, line {line}"
 
 
-def _iter_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """Yield ``(1-based line number, decoded line without newline)``, skipping blank lines.
-
-    Lines are decoded one at a time so that invalid UTF-8 can be reported with its line number.
-    """
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise DatasetError(
-                    f"{_where(path, number)}: invalid UTF-8 ({exc.reason})"
-                ) from None
-            line = line.rstrip("\r\n")
-            if number == 1:
-                line = line.removeprefix("\ufeff")
-            if line.strip():
-                yield number, line
-
-
-def _parse_json_object(path: Path, number: int, line: str) -> dict[str, Any]:
-    try:
-        value = json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise DatasetError(f"{_where(path, number)}: malformed JSON ({exc.msg})") from None
-    if not isinstance(value, dict):
-        raise DatasetError(f"{_where(path, number)}: expected a JSON object")
-    return value
-
-
-def _get_id(path: Path, number: int, record: dict[str, Any]) -> str:
-    """Return ``_id`` as a string; integer ids are accepted since some BEIR dumps use them."""
-    if "_id" not in record:
-        raise DatasetError(f"{_where(path, number)}: missing '_id'")
-    raw = record["_id"]
-    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
-        raise DatasetError(f"{_where(path, number)}: '_id' must be a string")
-    doc_id = str(raw)
-    if not doc_id.strip():
-        raise DatasetError(f"{_where(path, number)}: '_id' is empty")
-    return doc_id
-
-
-def _get_str(path: Path, number: int, record: dict[str, Any], key: str, *, required: bool) -> str:
-    """Return a string field; an optional field that is absent or null reads as ``""``."""
-    value = record.get(key)
-    if value is None:
-        if required:
-            raise DatasetError(f"{_where(path, number)}: missing '{key}'")
-        return ""
-    if not isinstance(value, str):
-        raise DatasetError(f"{_where(path, number)}: '{key}' must be a string")
-    return value
-
-
-def _check_duplicate(path: Path, number: int, item_id: str, seen: dict[str, int]) -> None:
-    first = seen.get(item_id)
-    if first is not None:
-        raise DatasetError(
-            f"{_where(path, number)}: duplicate id {item_id!r} (first seen on line {first})"
-        )
-    seen[item_id] = number
+def _nonblank_lines(path: Path) -> Iterator[tuple[int, str]]:
+    return ((n, line) for n, line in iter_lines(path, error=DatasetError) if line.strip())
 
 
 def iter_corpus(corpus_file: str | Path) -> Iterator[tuple[str, Document]]:
-    """Stream ``(doc_id, Document)`` pairs from a ``corpus.jsonl`` file.
+    """Stream ``(doc_id, Document)`` pairs from a ``corpus.jsonl`` file (BEIR parsing is
+    :func:`minicoil.data.jsonl.iter_beir_documents`; this names errors as :class:`DatasetError`).
 
     A generator, so large corpora can be indexed without holding every document; only the ids
     are remembered, to reject duplicates (which would otherwise silently overwrite each other).
     """
-    path = Path(corpus_file)
-    seen: dict[str, int] = {}
-    for number, line in _iter_lines(path):
-        record = _parse_json_object(path, number, line)
-        doc_id = _get_id(path, number, record)
-        _check_duplicate(path, number, doc_id, seen)
-        title = _get_str(path, number, record, "title", required=False)
-        text = _get_str(path, number, record, "text", required=True)
-        yield doc_id, Document(title=title, text=text)
+    for doc in iter_beir_documents(corpus_file, error=DatasetError):
+        yield doc.doc_id, doc
 
 
 def iter_queries(queries_file: str | Path) -> Iterator[tuple[str, str]]:
     """Stream ``(query_id, text)`` pairs from a ``queries.jsonl`` file, rejecting duplicates."""
     path = Path(queries_file)
-    seen: dict[str, int] = {}
-    for number, line in _iter_lines(path):
-        record = _parse_json_object(path, number, line)
-        query_id = _get_id(path, number, record)
-        _check_duplicate(path, number, query_id, seen)
-        yield query_id, _get_str(path, number, record, "text", required=True)
+    unique = DuplicateCheck(path, DatasetError)
+    for number, record in iter_json_records(path, error=DatasetError):
+        query_id = record_id(record, "_id", path, number, DatasetError)
+        unique(query_id, number)
+        yield query_id, string_field(record, "text", path, number, DatasetError, required=True)
 
 
 def read_queries(queries_file: str | Path) -> dict[str, str]:
@@ -207,7 +128,7 @@ def iter_qrels_rows(qrels_file: str | Path) -> Iterator[QrelsRow]:
     path = Path(qrels_file)
     seen: dict[tuple[str, str], int] = {}
     first_content_line = True
-    for number, line in _iter_lines(path):
+    for number, line in _nonblank_lines(path):
         columns = line.split("\t")
         if first_content_line and _is_header(columns):
             first_content_line = False

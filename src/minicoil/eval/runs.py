@@ -7,16 +7,19 @@ interrupted job never leaves a half-written run that later looks complete.
 
 from __future__ import annotations
 
+import errno
 import math
 import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from minicoil.data import DataFileError, iter_lines
+
 __all__ = ["RunFileError", "rank_documents", "read_trec_run", "write_trec_run"]
 
 
-class RunFileError(ValueError):
+class RunFileError(DataFileError):
     """A run file is malformed; the message names the file and the 1-based line number."""
 
 
@@ -46,7 +49,7 @@ def _format_line(qid: str, doc_id: str, rank: int, score: float, tag: str) -> st
     return f"{qid} Q0 {doc_id} {rank} {score!r} {tag}\n"
 
 
-def _iter_lines(run: Mapping[str, Mapping[str, float]], tag: str, depth: int) -> Iterator[str]:
+def _format_lines(run: Mapping[str, Mapping[str, float]], tag: str, depth: int) -> Iterator[str]:
     for qid in sorted(run):
         _check_token("query id", qid)
         for rank, (doc_id, score) in enumerate(rank_documents(run[qid], depth), start=1):
@@ -77,7 +80,7 @@ def write_trec_run(
     fd, temp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for line in _iter_lines(run, tag, depth):
+            for line in _format_lines(run, tag, depth):
                 handle.write(line)
             handle.flush()
             os.fsync(handle.fileno())
@@ -90,24 +93,23 @@ def write_trec_run(
 
 def _parse_line(path: Path, number: int, line: str) -> tuple[str, str, float]:
     columns = line.split()
-    where = f"{path}, line {number}"
     if len(columns) != 6:
         raise RunFileError(
-            f"{where}: expected 6 columns (qid Q0 docid rank score tag), got {len(columns)}"
+            f"expected 6 columns (qid Q0 docid rank score tag), got {len(columns)}", path, number
         )
     qid, _q0, doc_id, rank_text, score_text, _tag = columns
     try:
         rank = int(rank_text)
     except ValueError:
-        raise RunFileError(f"{where}: rank {rank_text!r} is not an integer") from None
+        raise RunFileError(f"rank {rank_text!r} is not an integer", path, number) from None
     if rank < 0:
-        raise RunFileError(f"{where}: rank {rank} is negative")
+        raise RunFileError(f"rank {rank} is negative", path, number)
     try:
         score = float(score_text)
     except ValueError:
-        raise RunFileError(f"{where}: score {score_text!r} is not a number") from None
+        raise RunFileError(f"score {score_text!r} is not a number", path, number) from None
     if not math.isfinite(score):
-        raise RunFileError(f"{where}: score {score_text!r} is not finite")
+        raise RunFileError(f"score {score_text!r} is not finite", path, number)
     return qid, doc_id, score
 
 
@@ -119,25 +121,21 @@ def read_trec_run(path: str | Path) -> dict[str, dict[str, float]]:
     A missing file raises ``FileNotFoundError``, which already names the path.
     """
     source = Path(path)
+    if not source.exists():
+        raise FileNotFoundError(errno.ENOENT, "file not found", str(source))
     run: dict[str, dict[str, float]] = {}
     first_seen: dict[tuple[str, str], int] = {}
-    with source.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                line = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise RunFileError(
-                    f"{source}, line {number}: invalid UTF-8 ({exc.reason})"
-                ) from None
-            if not line.strip():
-                continue
-            qid, doc_id, score = _parse_line(source, number, line)
-            first = first_seen.get((qid, doc_id))
-            if first is not None:
-                raise RunFileError(
-                    f"{source}, line {number}: document {doc_id!r} listed twice for query "
-                    f"{qid!r} (first on line {first})"
-                )
-            first_seen[(qid, doc_id)] = number
-            run.setdefault(qid, {})[doc_id] = score
+    for number, line in iter_lines(source, error=RunFileError):
+        if not line.strip():
+            continue
+        qid, doc_id, score = _parse_line(source, number, line)
+        first = first_seen.get((qid, doc_id))
+        if first is not None:
+            raise RunFileError(
+                f"document {doc_id!r} listed twice for query {qid!r} (first on line {first})",
+                source,
+                number,
+            )
+        first_seen[(qid, doc_id)] = number
+        run.setdefault(qid, {})[doc_id] = score
     return run

@@ -7,26 +7,19 @@ twice. A prefix of each word's sample (``snippet_fraction``) also gets a short 4
 around the word, encoded the same way, sharing the sentence's teacher row: it teaches the heads
 to work on query-length inputs.
 
-On disk (``out_dir``), all fp16 ``.npy`` memmaps in word-major order, so training reads one
-contiguous block per word:
-
-- ``tokens.npy`` (P, hidden): input of pair p (pairs are the selection's CSR order)
-- ``snippets.npy`` (Ps, hidden): snippet input of the first ``n_snip[w]`` pairs of word w
-- ``teacher.npy`` (U, teacher_dim): one row per distinct sampled sentence
-- ``valid.npy``, ``snippet_valid.npy``: which rows got an input (the layout itself is derived
-  from the selection and never stored twice)
+The output format (memmaps in word-major order) is :mod:`minicoil.train.encoded`.
 
 A pair whose word got no token (impossible with offsets-based alignment and windows, but checked)
 is marked invalid and never trained on, instead of becoming a zero vector as in the reference.
 
 Resumable: sentences are processed in fixed chunks; after each chunk the memmaps are flushed and
-``state.json`` records how many chunks are done. A killed run recomputes at most one chunk, with
+the step's record (``state.json``, :class:`minicoil.train.steps.StepRecord`) counts the chunks
+done. A killed run recomputes at most one chunk, with
 the same batches, so the result is bit-identical to an uninterrupted run.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,71 +32,25 @@ from tqdm.auto import tqdm
 
 from minicoil.align import span_means
 from minicoil.backbone import Backbone
+from minicoil.data import iter_lines
 from minicoil.io import read_state, write_json
 from minicoil.memory import release_memory
 from minicoil.text import TextProcessor, Vocabulary, Word
-from minicoil.train.corpus import CorpusError, file_fingerprint, iter_lines
+from minicoil.train.corpus import CorpusError
+from minicoil.train.encoded import (
+    EncodedSamples,
+    Layout,
+    Shapes,
+    array_shapes,
+    arrays_intact,
+    create_arrays,
+    write_rows,
+)
 from minicoil.train.sample import Selection, vocab_fingerprint
+from minicoil.train.steps import StepRecord, file_fingerprint
 
 ENCODE_VERSION = 1
 _TOKEN = re.compile(r"\S+")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each pair's rows live (derived from the selection, never stored twice)."""
-
-    offsets: np.ndarray  # (V+2,) pairs of word w: offsets[w]:offsets[w+1]
-    snippet_offsets: np.ndarray  # (V+2,) snippets of word w
-    word: np.ndarray  # (P,) word id of each pair
-    slot: np.ndarray  # (P,) position of the pair inside its word's sample
-    teacher_row: np.ndarray  # (P,) row of the pair's sentence in teacher.npy
-    sentences: np.ndarray  # (U,) distinct sentence line numbers, sorted
-
-    @classmethod
-    def build(cls, selection: Selection, snippet_fraction: float) -> Layout:
-        offsets = selection.offsets
-        sizes = np.diff(offsets)
-        word = np.repeat(np.arange(len(sizes)), sizes)
-        slot = np.arange(len(word)) - offsets[word]
-        n_snip = np.ceil(sizes * snippet_fraction).astype(np.int64)
-        snippet_offsets = np.concatenate([[0], np.cumsum(n_snip)])
-        sentences = selection.unique_sentences()
-        teacher_row = np.searchsorted(sentences, selection.sentences)
-        return cls(offsets, snippet_offsets, word, slot, teacher_row, sentences)
-
-    def snippet_row(self, pairs: np.ndarray) -> np.ndarray:
-        """Snippet row of each pair, -1 where the pair has none."""
-        w = self.word[pairs]
-        row = self.snippet_offsets[w] + self.slot[pairs]
-        return np.where(row < self.snippet_offsets[w + 1], row, -1)
-
-
-@dataclass(frozen=True)
-class EncodedSamples:
-    """The finished step-4 output, opened read-only as memmaps."""
-
-    folder: Path
-    layout: Layout
-    tokens: np.ndarray
-    snippets: np.ndarray
-    teacher: np.ndarray
-    valid: np.ndarray
-    snippet_valid: np.ndarray
-
-    @classmethod
-    def open(cls, folder: Path, selection: Selection) -> EncodedSamples:
-        meta = json.loads((folder / "meta.json").read_text("utf-8"))
-        layout = Layout.build(selection, meta["snippet_fraction"])
-        return cls(
-            folder,
-            layout,
-            np.load(folder / "tokens.npy", mmap_mode="r"),
-            np.load(folder / "snippets.npy", mmap_mode="r"),
-            np.load(folder / "teacher.npy", mmap_mode="r"),
-            np.load(folder / "valid.npy"),
-            np.load(folder / "snippet_valid.npy"),
-        )
 
 
 def token_spans(text: str) -> list[tuple[int, int]]:
@@ -151,7 +98,7 @@ def _selected_lines(path: Path, wanted: np.ndarray, skip: int) -> Iterator[str]:
     """The lines whose numbers are in sorted ``wanted``, starting at ``wanted[skip]``."""
     targets = iter(wanted[skip:].tolist())
     nxt = next(targets, None)
-    for number, (_, line) in enumerate(iter_lines(path)):
+    for number, (_, line) in enumerate(iter_lines(path, error=CorpusError)):
         if nxt is None:
             return
         if number == nxt:
@@ -161,6 +108,80 @@ def _selected_lines(path: Path, wanted: np.ndarray, skip: int) -> Iterator[str]:
         raise CorpusError(
             f"sentence {nxt} is missing: the file is shorter than the selection", path
         )
+
+
+def _encode_params(
+    sentences_path: Path,
+    selection: Selection,
+    vocab: Vocabulary,
+    backbone: Backbone,
+    teacher: Backbone | None,
+    snippet_fraction: float,
+    chunk_size: int,
+    batch_size: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Everything that determines the step's output; a change starts it over."""
+    return {
+        "step": "encode",
+        "version": ENCODE_VERSION,
+        "input": file_fingerprint(sentences_path),
+        "vocab": vocab_fingerprint(vocab),
+        "pairs": int(selection.n_pairs),
+        "backbone": str(backbone.path),
+        "precision": backbone.precision,
+        "teacher": None if teacher is None else str(teacher.path),
+        "snippet_fraction": snippet_fraction,
+        "chunk_size": chunk_size,
+        "batch_size": batch_size,
+        "seed": seed,
+    }
+
+
+def _resume_point(
+    out_dir: Path,
+    record: StepRecord,
+    shapes: Shapes,
+    snippet_fraction: float,
+) -> int:
+    """Chunks already done for these parameters; a fresh start creates the arrays first.
+
+    Progress recorded next to a missing, truncated or foreign array is not trusted.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    done = record.read()
+    chunks_done = done.get("chunks_done") if done is not None else None
+    if not isinstance(chunks_done, int) or not arrays_intact(out_dir, shapes):
+        chunks_done = 0
+        create_arrays(out_dir, shapes)
+        record.write({"chunks_done": 0})
+    if read_state(out_dir / "meta.json").get("params") != record.params:
+        # written before any chunk, so a run killed after its last chunk still opens cleanly
+        write_json(
+            out_dir / "meta.json", {"snippet_fraction": snippet_fraction, "params": record.params}
+        )
+    return chunks_done
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """Per-run constants of the chunk loop: the snippets' random shapes (fixed by the seed, so a
+    resumed run draws the same ones) and each sentence's pairs in sentence order."""
+
+    snip_len: np.ndarray
+    snip_shift: np.ndarray
+    by_sentence: np.ndarray
+    bounds: np.ndarray
+
+    @classmethod
+    def build(cls, selection: Selection, layout: Layout, seed: int) -> _Plan:
+        rng = np.random.default_rng(seed)
+        snip_len = rng.integers(4, 7, size=selection.n_pairs)
+        snip_shift = rng.random(selection.n_pairs)
+        by_sentence = np.argsort(selection.sentences, kind="stable")
+        sorted_sent = selection.sentences[by_sentence]
+        bounds = np.searchsorted(sorted_sent, layout.sentences, side="left")
+        return cls(snip_len, snip_shift, by_sentence, np.append(bounds, len(sorted_sent)))
 
 
 def encode_samples(
@@ -188,148 +209,65 @@ def encode_samples(
         raise ValueError("the selection was made for another vocabulary")
     processor = processor or TextProcessor()
     layout = Layout.build(selection, snippet_fraction)
-    teacher_bb = teacher or backbone
-    params: dict[str, Any] = {
-        "step": "encode",
-        "version": ENCODE_VERSION,
-        "input": file_fingerprint(sentences_path),
-        "vocab": vocab_fingerprint(vocab),
-        "pairs": int(selection.n_pairs),
-        "backbone": str(backbone.path),
-        "precision": backbone.precision,
-        "teacher": None if teacher is None else str(teacher.path),
-        "snippet_fraction": snippet_fraction,
-        "chunk_size": chunk_size,
-        "batch_size": batch_size,
-        "seed": seed,
-    }
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state_path = out_dir / "state.json"
-    state = read_state(state_path)
+    params = _encode_params(
+        sentences_path, selection, vocab, backbone, teacher, snippet_fraction, chunk_size,
+        batch_size, seed,
+    )  # fmt: skip
+    record = StepRecord(out_dir / "state.json", params)
+    shapes = array_shapes(layout, backbone.hidden_size, (teacher or backbone).dense_size)
+    start_chunk = _resume_point(out_dir, record, shapes, snippet_fraction)
     n_chunks = -(-len(layout.sentences) // chunk_size)
-    shapes = _array_shapes(layout, backbone.hidden_size, teacher_bb.dense_size)
-    if (
-        state.get("params") != params
-        or not isinstance(state.get("chunks_done"), int)
-        or not _arrays_intact(out_dir, shapes)
-    ):
-        state = {"params": params, "chunks_done": 0}
-        _create_arrays(out_dir, shapes)
-        write_json(state_path, state)
-    if read_state(out_dir / "meta.json").get("params") != params:
-        # written before any chunk, so a run killed after its last chunk still opens cleanly
-        write_json(out_dir / "meta.json", {"snippet_fraction": snippet_fraction, "params": params})
-    if state["chunks_done"] >= n_chunks:
-        return EncodedSamples.open(out_dir, selection)
-
-    rng = np.random.default_rng(seed)
-    snip_len = rng.integers(4, 7, size=selection.n_pairs)
-    snip_shift = rng.random(selection.n_pairs)
-    by_sentence = np.argsort(selection.sentences, kind="stable")
-    sorted_sent = selection.sentences[by_sentence]
-    bounds = np.searchsorted(sorted_sent, layout.sentences, side="left")
-    bounds = np.append(bounds, len(sorted_sent))
-    start_chunk = state["chunks_done"]
+    plan = _Plan.build(selection, layout, seed)
     lines = _selected_lines(sentences_path, layout.sentences, start_chunk * chunk_size)
     bar = tqdm(
         total=n_chunks, initial=start_chunk, desc="encode", unit="chunk", disable=not progress
     )
-    for c in range(start_chunk, n_chunks):
-        if stop_after_chunks is not None and c - start_chunk >= stop_after_chunks:
-            bar.close()
-            return None
-        r0, r1 = c * chunk_size, min((c + 1) * chunk_size, len(layout.sentences))
-        texts = [next(lines) for _ in range(r0, r1)]
-        _encode_chunk(
-            out_dir,
-            texts,
-            r0,
-            by_sentence,
-            bounds,
-            layout,
-            vocab,
-            processor,
-            backbone,
-            teacher,
-            snip_len,
-            snip_shift,
-            batch_size,
-        )
-        state["chunks_done"] = c + 1
-        write_json(state_path, state)
-        release_memory()
-        bar.update(1)
-    bar.close()
+    with bar:
+        for c in range(start_chunk, n_chunks):
+            if stop_after_chunks is not None and c - start_chunk >= stop_after_chunks:
+                return None
+            r0, r1 = c * chunk_size, min((c + 1) * chunk_size, len(layout.sentences))
+            texts = [next(lines) for _ in range(r0, r1)]
+            _encode_chunk(
+                out_dir, texts, r0, plan, layout, vocab, processor, backbone, teacher, batch_size
+            )
+            record.write({"chunks_done": c + 1})
+            release_memory()
+            bar.update(1)
     return EncodedSamples.open(out_dir, selection)
 
 
-def _array_shapes(
-    layout: Layout, hidden: int, teacher_dim: int
-) -> dict[str, tuple[tuple[int, ...], type]]:
-    """File name -> (shape, dtype) of every array of the step's output."""
-    n_pairs, n_snip = len(layout.word), int(layout.snippet_offsets[-1])
-    return {
-        "tokens.npy": ((n_pairs, hidden), np.float16),
-        "snippets.npy": ((n_snip, hidden), np.float16),
-        "teacher.npy": ((len(layout.sentences), teacher_dim), np.float16),
-        "valid.npy": ((n_pairs,), np.bool_),
-        "snippet_valid.npy": ((n_snip,), np.bool_),
-    }
+@dataclass
+class _ChunkTargets:
+    """What one chunk encodes: each sentence's word occurrences (rows = pairs, in ``pairs``
+    order) and the snippets cut around the first occurrence of a sampled word."""
+
+    pairs: list[np.ndarray]
+    sent_targets: list[list[tuple[int, int, int]]]
+    snip_texts: list[str]
+    snip_targets: list[list[tuple[int, int, int]]]
+    snip_rows: list[int]
 
 
-def _arrays_intact(out_dir: Path, shapes: dict[str, tuple[tuple[int, ...], type]]) -> bool:
-    """Whether every array opens with its expected shape and dtype. Progress recorded next to
-    a missing, truncated or foreign array is not trusted: the step starts over instead of
-    failing on it (or, worse, reading it) at the end."""
-    for name, (shape, dtype) in shapes.items():
-        try:
-            array = np.load(out_dir / name, mmap_mode="r")
-        except (OSError, ValueError):
-            return False
-        if array.shape != shape or array.dtype != dtype:
-            return False
-        del array
-    return True
-
-
-def _create_arrays(out_dir: Path, shapes: dict[str, tuple[tuple[int, ...], type]]) -> None:
-    for name, (shape, dtype) in shapes.items():
-        array = np.lib.format.open_memmap(out_dir / name, mode="w+", dtype=dtype, shape=shape)
-        del array
-
-
-def _encode_chunk(
-    out_dir: Path,
+def _chunk_targets(
     texts: list[str],
     r0: int,
-    by_sentence: np.ndarray,
-    bounds: np.ndarray,
+    plan: _Plan,
     layout: Layout,
     vocab: Vocabulary,
     processor: TextProcessor,
-    backbone: Backbone,
-    teacher: Backbone | None,
-    snip_len: np.ndarray,
-    snip_shift: np.ndarray,
-    batch_size: int,
-) -> None:
-    """Encode one chunk of sentences (and their snippets) and write every row it owns."""
-    pairs_all: list[np.ndarray] = []
-    sent_targets: list[list[tuple[int, int, int]]] = []
-    snip_texts: list[str] = []
-    snip_targets: list[list[tuple[int, int, int]]] = []
-    snip_pairs: list[int] = []
+) -> _ChunkTargets:
+    out = _ChunkTargets([], [], [], [], [])
     row_base = 0
     for i, text in enumerate(texts):
-        pairs = by_sentence[bounds[r0 + i] : bounds[r0 + i + 1]]
+        pairs = plan.by_sentence[plan.bounds[r0 + i] : plan.bounds[r0 + i + 1]]
         words = processor.words(text)
         ids = vocab.ids([w.stem for w in words])
         local = {int(layout.word[p]): row_base + k for k, p in enumerate(pairs)}
-        targets = [
-            (w.start, w.end, local[i_]) for w, i_ in zip(words, ids, strict=True) if i_ in local
-        ]
-        sent_targets.append(targets)
-        pairs_all.append(pairs)
+        out.sent_targets.append(
+            [(w.start, w.end, local[i_]) for w, i_ in zip(words, ids, strict=True) if i_ in local]
+        )
+        out.pairs.append(pairs)
         row_base += len(pairs)
         spans: list[tuple[int, int]] | None = None
         first_of: dict[int, Word] = {}
@@ -341,38 +279,44 @@ def _encode_chunk(
             first = first_of[int(layout.word[p])]
             if spans is None:
                 spans = token_spans(text)  # once per sentence, only if it has snippets
-            s, e = snippet_span(spans, first.start, int(snip_len[p]), float(snip_shift[p]))
-            snip_texts.append(text[s:e])
-            snip_targets.append([(first.start - s, first.end - s, len(snip_pairs))])
-            snip_pairs.append(int(snip_row))
-    pairs_cat = np.concatenate(pairs_all) if pairs_all else np.zeros(0, dtype=np.int64)
-    inputs, counts, dense = _word_inputs(backbone, texts, sent_targets, len(pairs_cat), batch_size)
+            s, e = snippet_span(
+                spans, first.start, int(plan.snip_len[p]), float(plan.snip_shift[p])
+            )
+            out.snip_texts.append(text[s:e])
+            out.snip_targets.append([(first.start - s, first.end - s, len(out.snip_rows))])
+            out.snip_rows.append(int(snip_row))
+    return out
+
+
+def _encode_chunk(
+    out_dir: Path,
+    texts: list[str],
+    r0: int,
+    plan: _Plan,
+    layout: Layout,
+    vocab: Vocabulary,
+    processor: TextProcessor,
+    backbone: Backbone,
+    teacher: Backbone | None,
+    batch_size: int,
+) -> None:
+    """Encode one chunk of sentences (and their snippets) and write every row it owns."""
+    targets = _chunk_targets(texts, r0, plan, layout, vocab, processor)
+    pairs_cat = np.concatenate(targets.pairs) if targets.pairs else np.zeros(0, dtype=np.int64)
+    inputs, counts, dense = _word_inputs(
+        backbone, texts, targets.sent_targets, len(pairs_cat), batch_size
+    )
     if teacher is not None:
         _, dense = teacher.embed(teacher.tokenize(texts), batch_size=batch_size)
-    tokens = np.load(out_dir / "tokens.npy", mmap_mode="r+")
-    tokens[pairs_cat] = inputs.numpy().astype(np.float16)
-    tokens.flush()
-    del tokens
-    teacher_arr = np.load(out_dir / "teacher.npy", mmap_mode="r+")
-    teacher_arr[r0 : r0 + len(texts)] = dense.numpy().astype(np.float16)
-    teacher_arr.flush()
-    del teacher_arr
-    snip_rows = np.asarray(snip_pairs, dtype=np.int64)
+    write_rows(out_dir, "tokens.npy", pairs_cat, inputs.numpy().astype(np.float16))
+    write_rows(out_dir, "teacher.npy", slice(r0, r0 + len(texts)), dense.numpy().astype(np.float16))
+    snip_rows = np.asarray(targets.snip_rows, dtype=np.int64)
     snip_ok = np.zeros(0, dtype=bool)
-    if snip_texts:
+    if targets.snip_texts:
         s_inputs, s_counts, _ = _word_inputs(
-            backbone, snip_texts, snip_targets, len(snip_texts), batch_size
+            backbone, targets.snip_texts, targets.snip_targets, len(snip_rows), batch_size
         )
-        snippets = np.load(out_dir / "snippets.npy", mmap_mode="r+")
-        snippets[snip_rows] = s_inputs.numpy().astype(np.float16)
-        snippets.flush()
-        del snippets
+        write_rows(out_dir, "snippets.npy", snip_rows, s_inputs.numpy().astype(np.float16))
         snip_ok = (s_counts > 0).numpy()
-    for name, rows, values in (
-        ("valid.npy", pairs_cat, (counts > 0).numpy()),
-        ("snippet_valid.npy", snip_rows, snip_ok),
-    ):
-        array = np.load(out_dir / name, mmap_mode="r+")
-        array[rows] = values
-        array.flush()
-        del array
+    write_rows(out_dir, "valid.npy", pairs_cat, (counts > 0).numpy())
+    write_rows(out_dir, "snippet_valid.npy", snip_rows, snip_ok)

@@ -28,9 +28,10 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from minicoil.io import atomic_file, read_state, write_json
+from minicoil.io import atomic_file
 from minicoil.memory import release_memory
-from minicoil.train.encode import EncodedSamples
+from minicoil.train.encoded import EncodedSamples
+from minicoil.train.steps import StepRecord
 from minicoil.train.targets import mine_triplets, umap_targets
 
 
@@ -179,6 +180,87 @@ def _feature_dropout(weights: torch.Tensor, p: float, gen: torch.Generator) -> t
     return weights * keep.unsqueeze(-1)
 
 
+def _umap_goals(train: _Chunk, config: FitConfig, chunk_seed: int) -> torch.Tensor | None:
+    """UMAP coordinates to regress onto (``method="umap"``), else None (triplets)."""
+    if config.method != "umap":
+        return None
+    W = train.x.shape[0]
+    goals = torch.zeros((W, train.x.shape[2], config.dim))
+    for i, tv in enumerate(train.teacher):
+        if len(tv):
+            goals[i, : len(tv)] = torch.from_numpy(umap_targets(tv, config.dim, chunk_seed + i))
+    return goals
+
+
+def _train_loss(
+    train: _Chunk,
+    w_eff: torch.Tensor,
+    umap_y: torch.Tensor | None,
+    config: FitConfig,
+    gen: torch.Generator,
+) -> torch.Tensor:
+    """Per-word loss of one step on freshly drawn triplets (or UMAP targets)."""
+    W = train.x.shape[0]
+    if umap_y is None:
+        idx, margin, ok = mine_triplets(
+            train.sim, train.sizes, config.triplets_per_word, gen, config.min_gap
+        )
+        out = _sample_outputs(train, w_eff, idx.view(W, -1), config.snippet_prob, gen)
+        return _triplet_terms(out.view(W, -1, 3, config.dim), margin, ok)[0]
+    sizes = train.sizes.clamp(min=1).view(W, 1)
+    idx = (torch.rand((W, config.triplets_per_word), generator=gen) * sizes).long()
+    pred = _heads_out(train.x, w_eff)[torch.arange(W).view(W, 1), idx]
+    target = umap_y[torch.arange(W).view(W, 1), idx]
+    return ((pred - target) ** 2).mean(dim=(1, 2))
+
+
+class _Best:
+    """Each word's best weights so far by held-out triplet loss (early stopping per word)."""
+
+    def __init__(self, weights: torch.Tensor) -> None:
+        W = weights.shape[0]
+        self.weights = weights.detach().clone()
+        self.loss = torch.full((W,), float("inf"))
+        self.agree = torch.full((W,), float("nan"))
+        self.step = torch.zeros(W, dtype=torch.long)
+
+    def update(
+        self,
+        step: int,
+        weights: torch.Tensor,
+        v_loss: torch.Tensor,
+        v_agree: torch.Tensor,
+        has_val: torch.Tensor,
+    ) -> torch.Tensor:
+        """Keep the words that improved; returns which ones did (with held-out triplets)."""
+        # words without held-out triplets keep their latest weights
+        improved = (v_loss < self.loss - 1e-4) | ~has_val
+        self.weights[improved] = weights.detach()[improved]
+        self.loss = torch.where(improved & has_val, v_loss, self.loss)
+        self.agree = torch.where(improved & has_val, v_agree, self.agree)
+        self.step = torch.where(improved, torch.full_like(self.step, step), self.step)
+        return improved & has_val
+
+
+def _word_stats(
+    words: range, train: _Chunk, val: _Chunk, val_ok: torch.Tensor, best: _Best
+) -> list[dict[str, Any]]:
+    stats = []
+    for i, w in enumerate(words):
+        agreement = float(best.agree[i])
+        stats.append(
+            {
+                "word": int(w),
+                "train": int(train.sizes[i]),
+                "val": int(val.sizes[i]),
+                "val_triplets": int(val_ok[i].sum()),
+                "agreement": None if math.isnan(agreement) else round(agreement, 4),
+                "best_step": int(best.step[i]),
+            }
+        )
+    return stats
+
+
 def train_chunk(
     enc: EncodedSamples, words: range, held_out: np.ndarray, config: FitConfig, chunk_seed: int
 ) -> tuple[np.ndarray, list[dict[str, Any]]]:
@@ -193,69 +275,28 @@ def train_chunk(
     val_idx, val_margin, val_ok = mine_triplets(
         val.sim, val.sizes, config.val_triplets, gen, config.min_gap
     )
-    umap_y = None
-    if config.method == "umap":
-        umap_y = torch.zeros((W, train.x.shape[2], config.dim))
-        for i, tv in enumerate(train.teacher):
-            if len(tv):
-                umap_y[i, : len(tv)] = torch.from_numpy(
-                    umap_targets(tv, config.dim, chunk_seed + i)
-                )
+    umap_y = _umap_goals(train, config, chunk_seed)
     trainable = train.sizes >= 3
-    best = weights.detach().clone()
-    best_loss = torch.full((W,), float("inf"))
-    best_agree = torch.full((W,), float("nan"))
-    best_step = torch.zeros(W, dtype=torch.long)
-    n_val = config.val_triplets
+    best = _Best(weights)
     stale = 0
     for step in range(1, config.max_steps + 1):
         opt.zero_grad(set_to_none=True)
         w_eff = _feature_dropout(weights, config.dropout, gen)
-        if umap_y is None:
-            idx, margin, ok = mine_triplets(
-                train.sim, train.sizes, config.triplets_per_word, gen, config.min_gap
-            )
-            out = _sample_outputs(train, w_eff, idx.view(W, -1), config.snippet_prob, gen)
-            loss, _ = _triplet_terms(out.view(W, -1, 3, config.dim), margin, ok)
-        else:
-            sizes = train.sizes.clamp(min=1).view(W, 1)
-            idx = (torch.rand((W, config.triplets_per_word), generator=gen) * sizes).long()
-            pred = _heads_out(train.x, w_eff)[torch.arange(W).view(W, 1), idx]
-            target = umap_y[torch.arange(W).view(W, 1), idx]
-            loss = ((pred - target) ** 2).mean(dim=(1, 2))
+        loss = _train_loss(train, w_eff, umap_y, config, gen)
         (loss * trainable).sum().backward()
         opt.step()
         if step % config.eval_every == 0 or step == config.max_steps:
             with torch.no_grad():
                 out = _sample_outputs(val, weights, val_idx.view(W, -1), 0.0, None)
                 v_loss, v_agree = _triplet_terms(
-                    out.view(W, n_val, 3, config.dim), val_margin, val_ok
+                    out.view(W, config.val_triplets, 3, config.dim), val_margin, val_ok
                 )
-                has_val = val_ok.any(dim=-1)
-                # words without held-out triplets keep their latest weights
-                improved = (v_loss < best_loss - 1e-4) | ~has_val
-                best[improved] = weights.detach()[improved]
-                best_loss = torch.where(improved & has_val, v_loss, best_loss)
-                best_agree = torch.where(improved & has_val, v_agree, best_agree)
-                best_step = torch.where(improved, torch.full_like(best_step, step), best_step)
-                stale = 0 if bool((improved & has_val & trainable).any()) else stale + 1
-                if stale >= config.patience:
-                    break
-    best[~trainable] = 0.0
-    stats = []
-    for i, w in enumerate(words):
-        agreement = float(best_agree[i])
-        stats.append(
-            {
-                "word": int(w),
-                "train": int(train.sizes[i]),
-                "val": int(val.sizes[i]),
-                "val_triplets": int(val_ok[i].sum()),
-                "agreement": None if math.isnan(agreement) else round(agreement, 4),
-                "best_step": int(best_step[i]),
-            }
-        )
-    return best.numpy().astype(np.float32), stats
+                improved = best.update(step, weights, v_loss, v_agree, val_ok.any(dim=-1))
+            stale = 0 if bool((improved & trainable).any()) else stale + 1
+            if stale >= config.patience:
+                break
+    best.weights[~trainable] = 0.0
+    return best.weights.numpy().astype(np.float32), _word_stats(words, train, val, val_ok, best)
 
 
 def _read_chunk(
@@ -297,12 +338,13 @@ def fit_heads(
     config = config or FitConfig()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    params = {"config": asdict(config), "pairs": len(enc.layout.word)}
-    state_path = out_dir / "state.json"
-    if state_path.exists() and read_state(state_path).get("params") != params:
+    record = StepRecord(
+        out_dir / "state.json", {"config": asdict(config), "pairs": len(enc.layout.word)}
+    )
+    if record.read() is None:  # chunks of other settings (or of unknown ones) are not reused
         for old in out_dir.glob("chunk-*.npz"):
             old.unlink()
-    write_json(state_path, {"params": params})
+        record.write({})
     V = len(enc.layout.offsets) - 2
     H = enc.tokens.shape[1]
     rng = np.random.default_rng([config.seed, 7])

@@ -8,7 +8,6 @@ total cost.
 
 from __future__ import annotations
 
-import json
 import platform
 import resource
 import signal
@@ -26,11 +25,13 @@ from minicoil.model import MiniCOIL
 from minicoil.text import TextProcessor, Vocabulary
 from minicoil.train.combine import combine_model
 from minicoil.train.corpus import Format, convert_corpus
-from minicoil.train.encode import EncodedSamples, encode_samples
-from minicoil.train.fit import FitConfig, fit_heads
+from minicoil.train.encode import encode_samples
+from minicoil.train.encoded import EncodedSamples
+from minicoil.train.fit import FitConfig, FitResult, fit_heads
 from minicoil.train.sample import Selection, sample_sentences
 from minicoil.train.sentences import split_sentences
 from minicoil.train.vocab import build_vocabulary
+from minicoil.vocab_io import load_vocab
 
 T = TypeVar("T")
 
@@ -69,11 +70,6 @@ class WorkDir:
     timings = property(lambda self: self.root / "timings.json")
 
 
-def read_vocab(path: Path) -> Vocabulary:
-    data = json.loads(path.read_text("utf-8"))
-    return Vocabulary(stems=data["stems"], forms=data.get("forms", {}))
-
-
 class _Timer:
     """Accumulates wall time per step in ``timings.json`` (survives resumes)."""
 
@@ -100,6 +96,122 @@ def load_backbones(config: TrainConfig) -> tuple[Backbone, Backbone | None]:
     return backbone, teacher
 
 
+@dataclass
+class _Run:
+    """What every step of one pipeline run shares."""
+
+    work: WorkDir
+    config: TrainConfig
+    timer: _Timer
+    processor: TextProcessor
+    progress: bool
+
+
+def _text_steps(run: _Run, inputs: Sequence[str | Path]) -> tuple[Vocabulary, Selection]:
+    """Steps 1-4a, which read only text: convert, sentences, vocabulary, sample."""
+    work, config, timer, progress = run.work, run.config, run.timer, run.progress
+    timer.run(
+        "convert", lambda: convert_corpus(list(inputs), work.corpus, config.fmt, progress=progress)
+    )
+    timer.run("sentences", lambda: split_sentences(work.corpus, work.sentences, progress=progress))
+    words = list(config.words) if config.words is not None else None
+    timer.run(
+        "vocab",
+        lambda: build_vocabulary(
+            work.sentences,
+            work.vocab,
+            size=config.vocab_size,
+            min_count=config.min_count,
+            words=words,
+            processor=run.processor,
+            progress=progress,
+        ),
+    )
+    vocab = load_vocab(work.vocab)
+    selection: Selection = timer.run(
+        "sample",
+        lambda: sample_sentences(
+            work.sentences,
+            vocab,
+            work.selection,
+            per_word=config.per_word,
+            seed=config.seed,
+            processor=run.processor,
+            progress=progress,
+        )[0],
+    )
+    return vocab, selection
+
+
+def _model_steps(
+    run: _Run,
+    vocab: Vocabulary,
+    selection: Selection,
+    backbones: tuple[Backbone, Backbone | None],
+    stop_after: tuple[str, int] | None,
+) -> FitResult | None:
+    """Steps 4b-6, which run the backbone and train: encode, then fit (targets are mined
+    inside fit). None when ``stop_after`` interrupted one of them."""
+    work, config = run.work, run.config
+    backbone, teacher = backbones
+    stop_encode = stop_after[1] if stop_after and stop_after[0] == "encode" else None
+    encoded: EncodedSamples | None = run.timer.run(
+        "encode",
+        lambda: encode_samples(
+            work.sentences,
+            selection,
+            vocab,
+            backbone,
+            work.encoded,
+            teacher=teacher,
+            processor=run.processor,
+            snippet_fraction=config.snippet_fraction,
+            batch_size=config.batch_size,
+            chunk_size=config.encode_chunk,
+            seed=config.seed,
+            progress=run.progress,
+            stop_after_chunks=stop_encode,
+        ),
+    )
+    if encoded is None:
+        return None
+    stop_fit = stop_after[1] if stop_after and stop_after[0] == "fit" else None
+    return run.timer.run(
+        "fit",
+        lambda: fit_heads(
+            encoded, work.fit, config.fit, progress=run.progress, stop_after_chunks=stop_fit
+        ),
+    )
+
+
+def _training_summary(
+    run: _Run,
+    inputs: Sequence[str | Path],
+    vocab: Vocabulary,
+    selection: Selection,
+    fitted: FitResult,
+) -> dict[str, Any]:
+    """The ``training`` section of the model's config and card."""
+    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+    timings = run.timer.data
+    agreement = fitted.agreement
+    return {
+        "command": _command_line(),
+        "corpus": [str(p) for p in inputs],
+        "sentences": len(selection.unique_sentences()),
+        "pairs": int(selection.n_pairs),
+        "trained_words": fitted.trained_words,
+        "heldout_triplet_agreement": None if agreement != agreement else round(agreement, 4),
+        "head_training_seconds": round(fitted.seconds, 1),
+        "head_training_seconds_per_word": round(fitted.seconds / max(1, len(vocab)), 4),
+        "wall_seconds_by_step": dict(timings),
+        "wall_seconds_total": round(sum(timings.values()), 1),
+        "peak_rss_gib_this_process": round(peak_gib, 2),
+        "machine": f"{platform.machine()}, {platform.python_version()}",
+        "config": _jsonable(asdict(run.config)),
+    }
+
+
 def run_pipeline(
     inputs: Sequence[str | Path],
     out_model: str | Path,
@@ -115,96 +227,23 @@ def run_pipeline(
     _terminate_cleanly()
     work = WorkDir(Path(work_dir))
     work.root.mkdir(parents=True, exist_ok=True)
-    timer = _Timer(work.timings)
-    processor = TextProcessor()
-    timer.run(
-        "convert", lambda: convert_corpus(list(inputs), work.corpus, config.fmt, progress=progress)
-    )
-    timer.run("sentences", lambda: split_sentences(work.corpus, work.sentences, progress=progress))
-    timer.run(
-        "vocab",
-        lambda: build_vocabulary(
-            work.sentences,
-            work.vocab,
-            size=config.vocab_size,
-            min_count=config.min_count,
-            words=list(config.words) if config.words is not None else None,
-            processor=processor,
-            progress=progress,
-        ),
-    )
-    vocab = read_vocab(work.vocab)
-    selection: Selection = timer.run(
-        "sample",
-        lambda: sample_sentences(
-            work.sentences,
-            vocab,
-            work.selection,
-            per_word=config.per_word,
-            seed=config.seed,
-            processor=processor,
-            progress=progress,
-        )[0],
-    )
-    backbone, teacher = load_backbones(config)
-    stop_encode = stop_after[1] if stop_after and stop_after[0] == "encode" else None
-    encoded: EncodedSamples | None = timer.run(
-        "encode",
-        lambda: encode_samples(
-            work.sentences,
-            selection,
-            vocab,
-            backbone,
-            work.encoded,
-            teacher=teacher,
-            processor=processor,
-            snippet_fraction=config.snippet_fraction,
-            batch_size=config.batch_size,
-            chunk_size=config.encode_chunk,
-            seed=config.seed,
-            progress=progress,
-            stop_after_chunks=stop_encode,
-        ),
-    )
-    if encoded is None:
-        return None
-    stop_fit = stop_after[1] if stop_after and stop_after[0] == "fit" else None
-    fitted = timer.run(
-        "fit",
-        lambda: fit_heads(
-            encoded, work.fit, config.fit, progress=progress, stop_after_chunks=stop_fit
-        ),
-    )
+    run = _Run(work, config, _Timer(work.timings), TextProcessor(), progress)
+    vocab, selection = _text_steps(run, inputs)
+    backbones = load_backbones(config)
+    fitted = _model_steps(run, vocab, selection, backbones, stop_after)
     if fitted is None:
         return None
-    peak_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    training: dict[str, Any] = {
-        "command": _command_line(),
-        "corpus": [str(p) for p in inputs],
-        "sentences": len(selection.unique_sentences()),
-        "pairs": int(selection.n_pairs),
-        "trained_words": fitted.trained_words,
-        "heldout_triplet_agreement": (
-            None if fitted.agreement != fitted.agreement else round(fitted.agreement, 4)
-        ),
-        "head_training_seconds": round(fitted.seconds, 1),
-        "head_training_seconds_per_word": round(fitted.seconds / max(1, len(vocab)), 4),
-        "wall_seconds_by_step": dict(timer.data),
-        "wall_seconds_total": round(sum(timer.data.values()), 1),
-        "peak_rss_gib_this_process": round(peak_gib, 2),
-        "machine": f"{platform.machine()}, {platform.python_version()}",
-        "config": _jsonable(asdict(config)),
-    }
-    return timer.run(
+    training = _training_summary(run, inputs, vocab, selection, fitted)
+    return run.timer.run(
         "combine",
         lambda: combine_model(
             fitted.heads,
             vocab,
-            backbone,
+            backbones[0],
             config.backbone,
             out_model,
             training=training,
-            processor=processor,
+            processor=run.processor,
         ),
     )
 

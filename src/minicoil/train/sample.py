@@ -21,13 +21,13 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from minicoil.data import iter_lines
 from minicoil.io import atomic_file
 from minicoil.text import TextProcessor, Vocabulary
-from minicoil.train.corpus import (
-    CorpusError,
+from minicoil.train.corpus import CorpusError
+from minicoil.train.steps import (
     done_marker_path,
     file_fingerprint,
-    iter_lines,
     read_done_marker,
     write_done_marker,
 )
@@ -176,7 +176,8 @@ def sample_sentences(
     done_marker_path(out_path).unlink(missing_ok=True)
     size = params["input"]["size"]
     with tqdm(total=size, unit="B", unit_scale=True, desc="sample", disable=not progress) as bar:
-        lines = (line for _, line in iter_lines(sentences_path, on_bytes=bar.update))
+        numbered = iter_lines(sentences_path, on_bytes=bar.update, error=CorpusError)
+        lines = (line for _, line in numbered)
         selection = select_sentences(lines, vocab, processor, per_word=per_word, seed=seed)
     if selection.n_pairs == 0:
         raise CorpusError("no vocabulary word occurs in any sentence", sentences_path)

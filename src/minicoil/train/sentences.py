@@ -61,13 +61,12 @@ from typing import Any, Literal, get_args
 
 from tqdm.auto import tqdm
 
+from minicoil.data import iter_lines
 from minicoil.io import atomic_file
-from minicoil.train.corpus import (
-    CorpusError,
-    PathLike,
+from minicoil.train.corpus import CorpusError, PathLike
+from minicoil.train.steps import (
     done_marker_path,
     file_fingerprint,
-    iter_lines,
     read_done_marker,
     write_done_marker,
 )
@@ -405,7 +404,7 @@ def split_sentences(
         tqdm(total=size, unit="B", unit_scale=True, desc="sentences", disable=not progress) as bar,
         atomic_file(out_path) as out,
     ):
-        lines = iter_lines(in_path, on_bytes=bar.update)
+        lines = iter_lines(in_path, on_bytes=bar.update, error=CorpusError)
         paragraphs = (line for _, line in lines if line.strip())
         for sentence in filter_sentences(
             paragraphs, split, counts, min_words=min_words, max_words=max_words, dedup=dedup

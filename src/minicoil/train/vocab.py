@@ -16,7 +16,6 @@ then undercounted by at most the number of prunings.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,16 +24,16 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from minicoil.io import atomic_file
+from minicoil.data import iter_lines
 from minicoil.text import WORD_PATTERN, TextProcessor, Vocabulary
-from minicoil.train.corpus import (
-    CorpusError,
+from minicoil.train.corpus import CorpusError
+from minicoil.train.steps import (
     done_marker_path,
     file_fingerprint,
-    iter_lines,
     read_done_marker,
     write_done_marker,
 )
+from minicoil.vocab_io import save_vocab
 
 VOCAB_VERSION = 1
 DEFAULT_SIZE = 20_000
@@ -141,7 +140,8 @@ def build_vocabulary(
     done_marker_path(out_path).unlink(missing_ok=True)
     total = params["input"]["size"]
     with tqdm(total=total, unit="B", unit_scale=True, desc="vocab", disable=not progress) as bar:
-        lines = (line for _, line in iter_lines(sentences_path, on_bytes=bar.update))
+        numbered = iter_lines(sentences_path, on_bytes=bar.update, error=CorpusError)
+        lines = (line for _, line in numbered)
         counts, n_lines = count_words(lines, processor)
     if n_lines == 0 or not counts:
         raise CorpusError("no words to count: the sentences file is empty", sentences_path)
@@ -151,13 +151,7 @@ def build_vocabulary(
         )
     except CorpusError as exc:  # name the file the words were counted in
         raise CorpusError(str(exc), sentences_path) from None
-    with atomic_file(out_path) as handle:
-        json.dump(
-            {"stems": vocab.stems, "forms": vocab.forms, "counts": stem_counts},
-            handle,
-            ensure_ascii=False,
-        )
-        handle.write("\n")
+    save_vocab(out_path, vocab, counts=stem_counts)
     result = {"vocab_size": len(vocab), "sentences": n_lines, "distinct_words": len(counts)}
     write_done_marker(out_path, params, result)
     return VocabResult(out_path, **result)
