@@ -93,3 +93,75 @@ def test_missing_folder_and_tokenizer_are_clear_errors(tmp_path: Path, wordpiece
         (broken / name).unlink(missing_ok=True)
     with pytest.raises(BackboneError, match="tokenizer"):
         Backbone.load(broken)
+
+
+def test_runtimes_share_one_tokenization(
+    wordpiece_dir: Path, wordpiece_backbone: Backbone, tmp_path: Path
+) -> None:
+    """An onnx-run backbone is the same Backbone class: same tokens, windows and inputs; the
+    runtime alone differs, and it still knows its torch weights (for exports)."""
+    from minicoil.backbone import OnnxRuntime, TorchRuntime
+    from minicoil.export import export_backbone
+
+    graph = export_backbone(wordpiece_backbone, tmp_path / "g" / "model.onnx")
+    onnx = Backbone.load(wordpiece_dir, runtime="onnx", graph=graph, window_overlap=8)
+    assert type(onnx) is Backbone and isinstance(onnx.runtime, OnnxRuntime)
+    assert isinstance(wordpiece_backbone.runtime, TorchRuntime)
+    assert (onnx.backend, onnx.file_name, onnx.precision) == ("onnx", "model.onnx", "float32")
+    assert (onnx.hidden_size, onnx.dense_size) == (
+        wordpiece_backbone.hidden_size,
+        wordpiece_backbone.dense_size,
+    )
+    texts = ["bank of the river " * 30, "money"]
+    tok_a, tok_b = wordpiece_backbone.tokenize(texts), onnx.tokenize(texts)
+    assert wordpiece_backbone.windows(tok_a) == onnx.windows(tok_b)
+    feats_a = wordpiece_backbone.batch_features(tok_a, wordpiece_backbone.windows(tok_a))
+    feats_b = onnx.batch_features(tok_b, onnx.windows(tok_b))
+    assert feats_a.keys() == feats_b.keys()
+    for key, value in feats_a.items():
+        np.testing.assert_array_equal(value, feats_b[key])
+    (ta, da), (tb, db) = wordpiece_backbone.embed(tok_a), onnx.embed(tok_b)
+    np.testing.assert_allclose(da.numpy(), db.numpy(), atol=1e-4)
+    for a, b in zip(ta, tb, strict=True):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), atol=1e-4)
+    with pytest.raises(BackboneError, match="as_torch"):
+        _ = onnx.model
+    assert isinstance(onnx.as_torch().runtime, TorchRuntime)
+    assert wordpiece_backbone.as_torch() is wordpiece_backbone
+    again = export_backbone(onnx, tmp_path / "h" / "model.onnx")  # traced from torch weights
+    assert again.stat().st_size == graph.stat().st_size
+
+
+def test_unknown_runtime_and_precision_are_named(wordpiece_dir: Path) -> None:
+    with pytest.raises(ValueError, match="runtime must be 'torch' or 'onnx'"):
+        Backbone.load(wordpiece_dir, runtime="tensorrt")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="precision must be"):
+        Backbone.load(wordpiece_dir, precision="int4")
+
+
+def test_hidden_size_is_read_from_the_config_once(wordpiece_dir: Path, tmp_path: Path) -> None:
+    import json
+
+    from minicoil.backbone import read_hidden_size
+
+    assert read_hidden_size(wordpiece_dir) == 32
+    for key in ("d_model", "dim"):
+        (tmp_path / key).mkdir()
+        (tmp_path / key / "config.json").write_text(json.dumps({key: 7}))
+        assert read_hidden_size(tmp_path / key) == 7
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "config.json").write_text(json.dumps({"hidden_size": True}))
+    with pytest.raises(BackboneError, match=r"bad/config\.json: no positive integer hidden_size"):
+        read_hidden_size(tmp_path / "bad")
+
+
+def test_loading_prints_no_weight_bars_and_keeps_the_users_setting(
+    wordpiece_dir: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from transformers.utils import logging as hf_logging
+
+    assert hf_logging.is_progress_bar_enabled()
+    Backbone.load(wordpiece_dir)
+    captured = capfd.readouterr()
+    assert "Loading weights" not in captured.err + captured.out
+    assert hf_logging.is_progress_bar_enabled()  # only this load was quiet

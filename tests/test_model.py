@@ -238,3 +238,107 @@ def test_bm25_twin_shares_words_and_settings(tiny_model: MiniCOIL) -> None:
     vec = next(twin.encode_document("bank bank zebra", avg_len=3.0))
     shift = oov_shift(0, 4)
     assert set(vec.as_dict()) == {oov_index("bank", shift), oov_index("zebra", shift)}
+
+
+# ---------------------------------------------------------------- corpus statistics
+
+
+def test_corpus_stats_validate_once() -> None:
+    from minicoil import CorpusStats
+
+    assert CorpusStats(3, 2).avg_len == 2.0 and isinstance(CorpusStats(3, 2).avg_len, float)
+    for bad in (0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="avg_len must be positive"):
+            CorpusStats(1, bad)
+    with pytest.raises(ValueError, match="avg_len must be a number"):
+        CorpusStats(1, "5")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_docs"):
+        CorpusStats(-1, 1.0)
+    assert CorpusStats.from_lengths([0, 0]).avg_len == 1.0  # no kept words: neutral, not 0
+    assert CorpusStats.from_lengths([2, 4]) == CorpusStats(2, 3.0)
+    with pytest.raises(ValueError, match="empty corpus"):
+        CorpusStats.from_lengths([])
+
+
+def test_fit_is_kept_and_used_and_a_bad_avg_len_fails_before_encoding(
+    tiny_model: MiniCOIL,
+) -> None:
+    stats = tiny_model.fit(DOCS)
+    assert tiny_model.corpus_stats is stats and stats.n_docs == 5
+    fitted = list(tiny_model.encode_document(DOCS))
+    explicit = list(tiny_model.encode_document(DOCS, avg_len=stats.avg_len))
+    as_stats = list(tiny_model.encode_document(DOCS, avg_len=stats))
+    for a, b, c in zip(fitted, explicit, as_stats, strict=True):
+        np.testing.assert_array_equal(a.values, b.values)
+        np.testing.assert_array_equal(a.values, c.values)
+    with pytest.raises(ValueError, match="avg_len must be positive"):
+        tiny_model.encode_document(DOCS, avg_len=0.0)  # raised at the call, not on iteration
+
+
+def test_all_stopword_corpus_fits_a_usable_length(tiny_model: MiniCOIL) -> None:
+    stats = tiny_model.fit(["the of and", "a an"])
+    assert stats.avg_len == 1.0
+    assert len(next(tiny_model.encode_document("the of"))) == 0
+
+
+# ---------------------------------------------------------------- models by name
+
+
+def test_shipped_model_loads_by_name_and_by_default() -> None:
+    from minicoil.defaults import KNOWN_MODELS, default_model_path
+
+    shipped = default_model_path()
+    if shipped is None:
+        pytest.skip("no shipped model installed")
+    assert "minicoil-en" in KNOWN_MODELS
+    by_name = MiniCOIL.from_pretrained("minicoil-en")
+    default = MiniCOIL.from_pretrained()
+    by_path = MiniCOIL.from_pretrained(shipped)
+    assert by_name.config == default.config == by_path.config
+    assert by_name.vocab.stems == by_path.vocab.stems
+
+
+def test_unknown_model_name_lists_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(ModelFormatError, match=r"unknown model 'minicoil-fr'.*minicoil-en"):
+        MiniCOIL.from_pretrained("minicoil-fr")
+    with pytest.raises(ModelFormatError, match="model folder not found"):
+        MiniCOIL.from_pretrained(tmp_path / "nope")
+    with pytest.raises(ModelFormatError, match="model folder not found"):
+        MiniCOIL.from_pretrained("models/nope")
+
+
+def test_a_folder_wins_over_a_name(
+    tiny_model: MiniCOIL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tiny_model.save_pretrained(tmp_path / "minicoil-en")
+    monkeypatch.chdir(tmp_path)
+    assert MiniCOIL.from_pretrained("minicoil-en").vocab.stems == tiny_model.vocab.stems
+
+
+# ---------------------------------------------------------------- the package surface
+
+
+def test_import_minicoil_loads_no_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, minicoil; assert 'torch' not in sys.modules, 'torch'; "
+        "from minicoil import CorpusStats, ModelFormatError; "
+        "assert 'torch' not in sys.modules, 'torch after stats'; print(minicoil.__version__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    from importlib.metadata import version
+
+    assert done.stdout.strip() == version("minicoil")
+
+
+def test_lazy_exports_are_the_real_objects() -> None:
+    import minicoil
+    from minicoil.model import MiniCOIL as Direct
+
+    assert minicoil.MiniCOIL is Direct
+    assert set(minicoil.__all__) <= set(dir(minicoil))
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        minicoil.Nope  # noqa: B018

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from minicoil.backbone import DEFAULT_BACKBONE
+from minicoil.backbone.paths import DEFAULT_BACKBONE
 from minicoil.io import read_json
 
 FORMAT_NAME = "minicoil"

@@ -109,14 +109,16 @@ def assemble_sparse(
     meaning: Meaning | None,
     vocab: Vocabulary,
     *,
-    query: bool,
-    avg_len: float,
+    avg_len: float | None,
     k: float,
     b: float,
     dim: int,
     shift: int,
 ) -> SparseVector:
     """One text's vector: BM25 tf (documents) or 1 (queries) times the unit meaning.
+
+    ``avg_len`` is the corpus' mean length for a document and None for a query, which has no
+    tf: Qdrant's IDF modifier weighs query words at search time.
 
     A vocabulary word that got no usable meaning (no token reached it, or a zero head) is
     indexed like an out-of-vocabulary word rather than lost.
@@ -140,7 +142,7 @@ def assemble_sparse(
             oov_counts[oov_index(vocab.stems[wid - 1], shift)] += count
 
     def weight(count: int) -> float:
-        return 1.0 if query else float(bm25_tf(count, doc_len, avg_len, k, b))
+        return 1.0 if avg_len is None else float(bm25_tf(count, doc_len, avg_len, k, b))
 
     oov_idx = sorted(oov_counts)
     return build_sparse(

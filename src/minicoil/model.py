@@ -9,50 +9,33 @@ from __future__ import annotations
 
 import itertools
 import os
-import shutil
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, overload
 
 import numpy as np
 import torch
 
-from minicoil.backbone import DEFAULT_BACKBONE, Backbone, resolve_backbone_path
-from minicoil.card import render_model_card
-from minicoil.config import (
-    CARD_FILE,
-    CONFIG_FILE,
-    HEADS_FILE,
-    STOPWORDS_FILE,
-    VOCAB_FILE,
-    MiniCOILConfig,
-    ModelFormatError,
+from minicoil.backbone import (
+    DEFAULT_BACKBONE,
+    DEFAULT_ONNX_FILE,
+    Backbone,
+    BackboneError,
+    read_hidden_size,
+    resolve_backbone_path,
 )
+from minicoil.config import MiniCOILConfig, ModelFormatError
+from minicoil.defaults import resolve_model
 from minicoil.heads import Heads, HeadsDtype
-from minicoil.io import atomic_dir, write_json
+from minicoil.io import atomic_dir
 from minicoil.meaning import Meaning, analyse, assemble_sparse, text_meanings
+from minicoil.model_folder import ModelFiles, read_model_folder, write_model_folder
 from minicoil.sparse import SparseVector, oov_shift
+from minicoil.stats import CorpusStats
 from minicoil.text import TextProcessor, Vocabulary
-from minicoil.vocab_io import load_stopwords, load_vocab, save_stopwords, save_vocab
 
 Backend = Literal["torch", "onnx"]
 """Which runtime runs the backbone: torch (default) or onnxruntime (an exported graph)."""
-
-
-@dataclass(frozen=True)
-class CorpusStats:
-    """What BM25 needs to know about the user's corpus: its size and mean document length.
-
-    Length counts kept words (no stopwords, no punctuation), the same unit as ``|d|``.
-    """
-
-    n_docs: int
-    total_len: int
-
-    @property
-    def avg_len(self) -> float:
-        return self.total_len / self.n_docs if self.n_docs else 0.0
 
 
 Encoded = SparseVector | tuple[SparseVector, np.ndarray]
@@ -77,6 +60,7 @@ class MiniCOIL:
         device: str = "cpu",
         backend: Backend = "torch",
         file_name: str | None = None,
+        graph: str | os.PathLike[str] | None = None,
     ):
         if len(vocab) != config.vocab_size or heads.vocab_size != config.vocab_size:
             raise ModelFormatError(
@@ -94,10 +78,11 @@ class MiniCOIL:
         self._device = device
         if backend not in ("torch", "onnx"):
             raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
-        if file_name is not None and backend != "onnx":
-            raise ValueError("file_name selects an ONNX graph; it needs backend='onnx'")
+        if (file_name is not None or graph is not None) and backend != "onnx":
+            raise ValueError("file_name/graph pick an ONNX graph; that needs backend='onnx'")
         self._backend: Backend = backend
         self._file_name = file_name
+        self._graph = Path(graph) if graph is not None else None
         self.corpus_stats: CorpusStats | None = None
         self._shift = oov_shift(config.vocab_size, config.dim)
 
@@ -107,22 +92,15 @@ class MiniCOIL:
     def backbone(self) -> Backbone:
         """The transformer, loaded on first use (a BM25 model may never need it)."""
         if self._backbone is None:
-            if self._backend == "onnx":
-                from minicoil.backbone_onnx import DEFAULT_ONNX_FILE, OnnxBackbone
-
-                self._backbone = OnnxBackbone.load(
-                    self._backbone_path,
-                    file_name=self._file_name or DEFAULT_ONNX_FILE,
-                    window_overlap=self.config.window_overlap,
-                    max_length=self.config.max_length,
-                )
-            else:
-                self._backbone = Backbone.load(
-                    self._backbone_path,
-                    device=self._device,
-                    window_overlap=self.config.window_overlap,
-                    max_length=self.config.max_length,
-                )
+            self._backbone = Backbone.load(
+                self._backbone_path,
+                runtime=self._backend,
+                device=self._device,
+                window_overlap=self.config.window_overlap,
+                max_length=self.config.max_length,
+                file_name=self._file_name or DEFAULT_ONNX_FILE,
+                graph=self._graph,
+            )
             if self._backbone.hidden_size != self.config.hidden_size:
                 raise ModelFormatError(
                     f"backbone {self._backbone_path} has hidden size {self._backbone.hidden_size} "
@@ -156,7 +134,11 @@ class MiniCOIL:
             )
         else:
             path = resolve_backbone_path(backbone)
-            hidden, reference, bb = _hidden_size_of(path), str(backbone), None
+            try:
+                hidden = read_hidden_size(path)
+            except BackboneError as exc:
+                raise ModelFormatError(str(exc)) from exc
+            reference, bb = str(backbone), None
         config = MiniCOILConfig(
             hidden_size=hidden, dim=4, vocab_size=0, backbone=reference, k=k, b=b
         )
@@ -193,49 +175,42 @@ class MiniCOIL:
             device=self._device,
             backend=self._backend,
             file_name=self._file_name,
+            graph=self._graph,
         )
 
     @classmethod
     def from_pretrained(
         cls,
-        path: str | os.PathLike[str],
+        path: str | os.PathLike[str] | None = None,
         *,
         device: str = "cpu",
         backbone: str | os.PathLike[str] | None = None,
         backend: Backend = "torch",
         file_name: str | None = None,
+        graph: str | os.PathLike[str] | None = None,
     ) -> MiniCOIL:
-        """Load a model folder written by :meth:`save_pretrained` (or by training).
+        """Load a model by name (``"minicoil-en"``; None is the shipped model) or a folder
+        written by :meth:`save_pretrained` (or by training).
 
         ``backbone`` overrides the folder's backbone reference (e.g. a local copy).
         ``backend="onnx"`` runs the backbone through onnxruntime from the ONNX graph that
         ``minicoil export onnx`` put in the backbone folder; ``file_name`` picks another graph
-        there (``"model_qint8.onnx"``, the int8 one), as in sentence-transformers.
+        there (``"model_qint8.onnx"``, the int8 one), as in sentence-transformers; ``graph``
+        is a graph file anywhere (what :func:`minicoil.export.runtime.load_model` caches).
         Every file is checked, and an error names the file at fault.
         """
-        folder = Path(path)
-        if not folder.is_dir():
-            raise ModelFormatError(f"model folder not found: {folder}")
-        config = MiniCOILConfig.load(folder)
-        vocab = load_vocab(folder / VOCAB_FILE, expected_size=config.vocab_size)
-        stopwords = load_stopwords(folder / STOPWORDS_FILE)
-        heads = Heads.load(
-            folder / HEADS_FILE,
-            vocab_size=config.vocab_size,
-            hidden=config.hidden_size,
-            dim=config.dim,
-        )
-        backbone_path = resolve_backbone_path(backbone or config.backbone, base=folder)
-        processor = TextProcessor(frozenset(stopwords), language=config.language)
+        folder = resolve_model(path)
+        files = read_model_folder(folder)
         return cls(
-            config,
-            vocab,
-            heads,
-            processor,
-            backbone_path=backbone_path,
+            files.config,
+            files.vocab,
+            files.heads,
+            files.processor,
+            backbone_path=resolve_backbone_path(backbone or files.config.backbone, base=folder),
             device=device,
             backend=backend,
             file_name=file_name,
+            graph=graph,
         )
 
     def save_pretrained(
@@ -264,23 +239,16 @@ class MiniCOIL:
         """Write the model's files into an existing (temporary) folder; not atomic by itself.
 
         Exporters call this inside their own ``atomic_dir`` to add files before the folder
-        appears. A copied backbone leaves out stale ``onnx/``/``openvino/`` exports.
+        appears.
         """
-        config = MiniCOILConfig(**self.config.to_dict())
-        if include_backbone:
-            shutil.copytree(
-                self._backbone_path,
-                folder / "backbone",
-                ignore=shutil.ignore_patterns("onnx", "openvino"),
-            )
-            config.backbone = "backbone"
-        elif not _is_package_reference(config.backbone):
-            config.backbone = str(Path(self._backbone_path).resolve())
-        write_json(folder / CONFIG_FILE, config.to_dict())
-        save_vocab(folder / VOCAB_FILE, self.vocab)
-        save_stopwords(folder / STOPWORDS_FILE, sorted(self.processor.stopwords))
-        self.heads.save(folder / HEADS_FILE, dtype=heads_dtype)
-        (folder / CARD_FILE).write_text(render_model_card(config), "utf-8")
+        files = ModelFiles(self.config, self.vocab, self.processor, self.heads)
+        write_model_folder(
+            folder,
+            files,
+            self._backbone_path,
+            heads_dtype=heads_dtype,
+            include_backbone=include_backbone,
+        )
 
     # ------------------------------------------------------------------ corpus statistics
 
@@ -290,14 +258,13 @@ class MiniCOIL:
         Cheap: it tokenizes and stems but never runs the backbone. The result is kept on the
         model and used by :meth:`encode_document`; store it with the index.
         """
-        n, total = 0, 0
-        for i, text in enumerate(_as_texts(texts)):
-            _check_text(text, i)
-            n += 1
-            total += len(self.processor.words(text))
-        if n == 0:
-            raise ValueError("cannot fit corpus statistics on an empty corpus")
-        self.corpus_stats = CorpusStats(n, total)
+
+        def lengths() -> Iterator[int]:
+            for i, text in enumerate(_as_texts(texts)):
+                _check_text(text, i)
+                yield len(self.processor.words(text))
+
+        self.corpus_stats = CorpusStats.from_lengths(lengths())
         return self.corpus_stats
 
     # ------------------------------------------------------------------ encoding
@@ -309,7 +276,7 @@ class MiniCOIL:
         *,
         batch_size: int = ...,
         dense: Literal[False] = ...,
-        avg_len: float | None = ...,
+        avg_len: float | CorpusStats | None = ...,
         chunk_size: int | None = ...,
     ) -> Iterator[SparseVector]: ...
     @overload
@@ -319,7 +286,7 @@ class MiniCOIL:
         *,
         batch_size: int = ...,
         dense: Literal[True],
-        avg_len: float | None = ...,
+        avg_len: float | CorpusStats | None = ...,
         chunk_size: int | None = ...,
     ) -> Iterator[tuple[SparseVector, np.ndarray]]: ...
 
@@ -329,34 +296,27 @@ class MiniCOIL:
         *,
         batch_size: int = 32,
         dense: bool = False,
-        avg_len: float | None = None,
+        avg_len: float | CorpusStats | None = None,
         chunk_size: int | None = None,
     ) -> Iterator[Encoded]:
         """Sparse document vectors (BM25 tf times meaning), lazily, in input order.
 
-        ``avg_len`` defaults to the one measured by :meth:`fit`; one of the two is required,
-        because a guessed constant skews BM25's length normalisation on most corpora.
+        ``avg_len`` (a number, or another corpus' :class:`CorpusStats`) defaults to the stats
+        measured by :meth:`fit`; one of the two is required, because a guessed constant skews
+        BM25's length normalisation on most corpora.
         With ``dense=True`` each item is ``(sparse, dense)`` from the same forward pass.
         """
-        length = (
-            avg_len
-            if avg_len is not None
-            else (self.corpus_stats.avg_len if self.corpus_stats else None)
-        )
-        if length is None:
+        if avg_len is not None:
+            stats = CorpusStats.coerce(avg_len)
+        elif self.corpus_stats is not None:
+            stats = self.corpus_stats
+        else:
             raise ValueError(
                 "document vectors need the corpus' average length: call model.fit(corpus) "
                 "first or pass avg_len="
             )
-        if not length > 0:
-            raise ValueError(f"avg_len must be positive, got {length}")
         return self._encode(
-            texts,
-            query=False,
-            avg_len=float(length),
-            dense=dense,
-            batch_size=batch_size,
-            chunk_size=chunk_size,
+            texts, avg_len=stats.avg_len, dense=dense, batch_size=batch_size, chunk_size=chunk_size
         )
 
     @overload
@@ -389,24 +349,19 @@ class MiniCOIL:
         """Sparse query vectors: unit meanings for vocabulary words, 1.0 for others, no tf
         (Qdrant's IDF modifier supplies the IDF at search time)."""
         return self._encode(
-            texts,
-            query=True,
-            avg_len=1.0,
-            dense=dense,
-            batch_size=batch_size,
-            chunk_size=chunk_size,
+            texts, avg_len=None, dense=dense, batch_size=batch_size, chunk_size=chunk_size
         )
 
     def _encode(
         self,
         texts: str | Iterable[str],
         *,
-        query: bool,
-        avg_len: float,
+        avg_len: float | None,
         dense: bool,
         batch_size: int,
         chunk_size: int | None,
     ) -> Iterator[Encoded]:
+        """Blocks of ``chunk_size`` texts, each encoded in one go; ``avg_len`` None is a query."""
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         chunk = chunk_size or max(8 * batch_size, 64)
@@ -419,10 +374,10 @@ class MiniCOIL:
             for i, text in enumerate(block):
                 _check_text(text, position + i)
             position += len(block)
-            yield from self._encode_block(block, query, avg_len, dense, batch_size)
+            yield from self._encode_block(block, avg_len, dense, batch_size)
 
     def _encode_block(
-        self, texts: list[str], query: bool, avg_len: float, dense: bool, batch_size: int
+        self, texts: list[str], avg_len: float | None, dense: bool, batch_size: int
     ) -> list[Encoded]:
         analyses = [analyse(t, self.processor, self.vocab) for t in texts]
         run = [i for i, a in enumerate(analyses) if dense or a.has_vocab_words]
@@ -442,7 +397,6 @@ class MiniCOIL:
                 analysis,
                 meanings.get(i),
                 self.vocab,
-                query=query,
                 avg_len=avg_len,
                 k=config.k,
                 b=config.b,
@@ -465,22 +419,3 @@ def _as_texts(texts: str | Iterable[str]) -> Iterable[str]:
 def _check_text(text: object, position: int) -> None:
     if not isinstance(text, str):
         raise TypeError(f"text at position {position} is {type(text).__name__}, expected str")
-
-
-def _is_package_reference(reference: str) -> bool:
-    return reference == DEFAULT_BACKBONE or not reference
-
-
-def _hidden_size_of(folder: Path) -> int:
-    """Read the transformer's hidden size from its config without loading weights."""
-    from minicoil.io import read_json
-
-    config = folder / "config.json"
-    if not config.exists():
-        raise ModelFormatError(f"{config}: backbone config not found")
-    data = read_json(config, ModelFormatError)
-    for key in ("hidden_size", "d_model", "dim"):
-        value = data.get(key) if isinstance(data, dict) else None
-        if isinstance(value, int) and value > 0:
-            return value
-    raise ModelFormatError(f"{config}: no positive integer hidden_size")

@@ -9,8 +9,7 @@ import pytest
 import torch
 
 from minicoil import Backbone, Heads, MiniCOIL
-from minicoil.backbone import BackboneError
-from minicoil.backbone_onnx import OnnxBackbone
+from minicoil.backbone import BackboneError, OnnxRuntime
 from minicoil.export import ExportError, export_onnx
 from minicoil.heads import quantize_int8
 from tests.conftest import random_model
@@ -41,7 +40,8 @@ def test_export_writes_a_self_contained_folder(exported: Path) -> None:
 def test_onnx_backend_gives_the_torch_vectors(exported: Path, wordpiece_backbone: Backbone) -> None:
     torch_model = random_model(wordpiece_backbone)
     onnx_model = MiniCOIL.from_pretrained(exported, backend="onnx")
-    assert isinstance(onnx_model.backbone, OnnxBackbone) and onnx_model.backbone.backend == "onnx"
+    backbone = onnx_model.backbone
+    assert isinstance(backbone.runtime, OnnxRuntime) and backbone.backend == "onnx"
     pairs = [
         (
             torch_model.encode_document(DOCS, avg_len=12.0, dense=True),
@@ -154,7 +154,7 @@ def test_damaged_graph_is_named(exported: Path, tmp_path: Path) -> None:
     graph = copy / "backbone" / "onnx" / "model.onnx"
     graph.write_bytes(graph.read_bytes()[:1000])
     with pytest.raises(BackboneError, match=r"model\.onnx"):
-        OnnxBackbone.load(copy / "backbone")
+        Backbone.load(copy / "backbone", runtime="onnx")
 
 
 def test_cli_export_then_encode_with_the_onnx_backend(tiny_model: MiniCOIL, tmp_path: Path) -> None:

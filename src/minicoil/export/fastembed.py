@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from minicoil.backbone_onnx import DEFAULT_ONNX_FILE, ONNX_DIR
+from minicoil.backbone import DEFAULT_ONNX_FILE, ONNX_DIR
 from minicoil.export.onnx import DEFAULT_OPSET, ExportError, export_backbone
 from minicoil.io import atomic_dir, write_json
 from minicoil.model import MiniCOIL

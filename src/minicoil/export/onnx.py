@@ -2,14 +2,14 @@
 
 The graph wraps the whole sentence-transformers module stack (Transformer -> Pooling ->
 Normalize ...), so one run gives the token embeddings for the heads and the dense sentence
-embedding, exactly as the torch backend does. It is written with torch's TorchScript-based
-("legacy") exporter, opset 17, with dynamic batch and sequence axes: the dynamo exporter needs
-``onnxscript`` and produces graphs onnxruntime's quantizer handles less well, and ``optimum``
-does not install here.
+embedding, exactly as the torch runtime does. It is traced with torch's TorchScript-based
+exporter (``dynamo=False``), opset 17, with dynamic batch and sequence axes, because the dynamo
+exporter needs ``onnxscript`` and writes graphs that onnxruntime's quantizer handles less well;
+``optimum`` is not used because it does not install beside this torch.
 
-int8: onnxruntime's dynamic quantization of the MatMul weights, *per output channel*. Its
-default (one scale per weight tensor) is what the issue warns about: measured on SciFact in
-BENCHMARKS.md. Activations stay fp32 and are quantized on the fly.
+int8: onnxruntime's dynamic quantization of the MatMul weights, *per output channel*, because
+one scale per weight tensor (its default) costs retrieval quality (SciFact NDCG@10 in
+BENCHMARKS.md). Activations stay fp32 and are quantized on the fly.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from pathlib import Path
 
 import torch
 
-from minicoil.backbone import Backbone
-from minicoil.backbone_onnx import (
+from minicoil.backbone import (
     DEFAULT_ONNX_FILE,
     ONNX_DIR,
     OUTPUT_NAMES,
     QUANTIZED_ONNX_FILE,
+    Backbone,
 )
 from minicoil.heads import HeadsDtype
 from minicoil.io import atomic_dir
@@ -61,13 +61,15 @@ class _Graph(torch.nn.Module):
 
 
 def export_backbone(backbone: Backbone, out_file: Path, *, opset: int = DEFAULT_OPSET) -> Path:
-    """Write ``backbone``'s forward pass (fp32) as an ONNX graph at ``out_file``."""
-    if backbone.backend != "torch":
-        raise ExportError("export needs the torch backbone (load the model with backend='torch')")
+    """Write ``backbone``'s forward pass (fp32) as an ONNX graph at ``out_file``.
+
+    Whatever runtime ``backbone`` uses, the graph is traced from its torch weights.
+    """
     if opset < 17:
         raise ExportError(f"opset {opset} is too old: miniCOIL exports use opset >= 17")
     import onnx
 
+    backbone = backbone.as_torch()
     tokenized = backbone.tokenize(_PROBE_TEXTS)
     features = backbone.batch_features(tokenized, backbone.windows(tokenized))
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in features]
@@ -108,7 +110,8 @@ def quantize_backbone(
 
     with tempfile.TemporaryDirectory(dir=dst.parent) as tmp:
         prepared = Path(tmp) / "prepared.onnx"
-        # Shape inference and graph cleanup first, as onnxruntime recommends for quantization.
+        # onnxruntime's quantization guide asks for this pre-processing (shape inference and
+        # graph cleanup): the quantizer relies on inferred shapes to choose what to quantize.
         quant_pre_process(str(src), str(prepared), skip_symbolic_shape=True)
         quantize_dynamic(
             prepared,
