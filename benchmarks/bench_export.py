@@ -32,12 +32,12 @@ import numpy as np
 import torch
 
 from minicoil import MiniCOIL
-from minicoil.backbone_onnx import DEFAULT_ONNX_FILE, QUANTIZED_ONNX_FILE, onnx_path
-from minicoil.cli_common import display_path
+from minicoil.backbone import DEFAULT_ONNX_FILE, QUANTIZED_ONNX_FILE, onnx_path
 from minicoil.config import HEADS_FILE
 from minicoil.eval.beir import indexable_text, load_beir
 from minicoil.eval.benchmark import run_benchmark
 from minicoil.export import export_onnx, quantize_backbone
+from minicoil.io import display_path
 from minicoil.search import SearchIndex
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -38,6 +38,14 @@ def test_encode_prints_one_json_object_per_text(tiny_model: MiniCOIL, tmp_path: 
     )
 
 
+def test_version_is_the_package_version() -> None:
+    from importlib.metadata import version
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"minicoil {version('minicoil')}"
+
+
 def test_encode_bad_model_folder_is_one_line_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["encode", "--model", str(tmp_path), "text"])
     assert result.exit_code == 2
@@ -47,7 +55,7 @@ def test_encode_bad_model_folder_is_one_line_error(tmp_path: Path) -> None:
 def test_paths_are_shown_relative_only_within_reach(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from minicoil.cli_common import display_path
+    from minicoil.io import display_path
 
     work = tmp_path / "a" / "checkout"
     (work / "models").mkdir(parents=True)

@@ -153,3 +153,20 @@ def write_json(path: str | os.PathLike[str], data: Any) -> None:
     with atomic_file(path) as handle:
         json.dump(data, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
+
+
+def display_path(path: str | os.PathLike[str], up: int = 0) -> str:
+    """``path`` as a person would type it: relative to the working folder when it lies inside
+    it or at most ``up`` folders above it (``../shared/data`` with ``up=1``), else as given.
+    Results files written from a checkout are committed, and must not carry the machine's
+    absolute paths."""
+    try:
+        rel = os.path.relpath(Path(path).resolve(), Path.cwd().resolve())
+    except ValueError:  # another drive (Windows)
+        return str(path)
+    climbs = 0
+    for part in Path(rel).parts:
+        if part != os.pardir:
+            break
+        climbs += 1
+    return rel if climbs <= up else str(path)

@@ -1,0 +1,5 @@
+"""``python -m minicoil.cli``: the same as the ``minicoil`` console script."""
+
+from minicoil.cli.app import main
+
+main()
