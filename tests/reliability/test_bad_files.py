@@ -11,6 +11,7 @@ tests/eval/test_beir.py, tests/train/test_corpus.py); this file checks what the 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -192,10 +193,27 @@ def heads_with_nan(s: Space) -> Path:
 
 
 def locked_storage(s: Space) -> Path:
-    from qdrant_client import QdrantClient
+    """Another process holds the collection (Edge must never be opened by two processes)."""
+    code = (
+        "import sys, time\nfrom minicoil.search.edge import EdgeEngine\n"
+        "engine = EdgeEngine(sys.argv[1], 'c'); engine.count(); print('ready', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "src")}
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code, str(s.storage)], stdout=subprocess.PIPE, text=True, env=env
+    )
+    s.cleanup.append(holder.kill)
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+    return s.storage / "c"
 
-    client = QdrantClient(path=str(s.storage))  # another client holds the folder
-    s.cleanup.append(client.close)
+
+def local_mode_storage(s: Space) -> Path:
+    """A folder written by qdrant-client's local mode (minicoil before Qdrant Edge)."""
+    shutil.rmtree(s.storage)
+    (s.storage / "collection" / "c").mkdir(parents=True)
+    (s.storage / "collection" / "c" / "storage.sqlite").write_bytes(b"")
+    write(s.storage / "meta.json", '{"collections": {}}')
     return s.storage
 
 
@@ -352,20 +370,22 @@ MATRIX = [
     # ---- training corpus
     row("train-empty-corpus", empty_corpus, train, "empty corpus"),
     row("train-truncated-gzip", corrupt_gzip, train, "corrupt or truncated gzip"),
-    row("train-malformed-jsonl", malformed_jsonl_corpus, train, "malformed JSON", ":2"),
+    row("train-malformed-jsonl", malformed_jsonl_corpus, train, "malformed JSON", ", line 2"),
     row("train-corpus-too-small", tiny_corpus, train, "no stem occurs at least 3 times"),
     row("train-backbone-no-tokenizer", no_tokenizer, train, "has no tokenizer"),
-    # ---- Qdrant local storage
-    row("storage-meta-invalid-json", lambda s: write(s.storage / "meta.json", "{").parent,
-        search_storage, "damaged Qdrant local storage"),
-    row("storage-meta-invalid-json-index", lambda s: write(s.storage / "meta.json", "{").parent,
-        index_storage, "damaged Qdrant local storage"),
-    row("storage-sqlite-truncated",
-        lambda s: truncate(s.storage / "collection" / "c" / "storage.sqlite", 0.3).parents[2],
-        search_storage, "damaged Qdrant local storage"),
-    row("storage-is-a-file", storage_is_a_file, search_storage, "no Qdrant storage at"),
+    # ---- embedded store (Qdrant Edge shard + minicoil.json per collection)
+    row("storage-metadata-invalid-json", lambda s: write(s.storage / "c" / "minicoil.json", "{"),
+        search_storage, "invalid JSON"),
+    row("storage-metadata-invalid-json-index",
+        lambda s: write(s.storage / "c" / "minicoil.json", "{"), index_storage, "invalid JSON"),
+    row("storage-shard-config-garbage",
+        lambda s: write(s.storage / "c" / "shard" / "edge_config.json", "{").parent,
+        search_storage, "damaged Qdrant Edge shard"),
+    row("storage-local-mode", local_mode_storage, search_storage, "qdrant-client local mode"),
+    row("storage-local-mode-index", local_mode_storage, index_storage, "index the corpus again"),
+    row("storage-is-a-file", storage_is_a_file, search_storage, "not a folder"),
     row("storage-is-a-file-index", storage_is_a_file, index_storage, "not a folder"),
-    row("storage-locked", locked_storage, search_storage, "already accessed by another instance"),
+    row("storage-locked", locked_storage, search_storage, "in use by another process (pid"),
 ]
 # fmt: on
 

@@ -1,12 +1,11 @@
 """Load: searches from several threads while another thread indexes into the same embedded
-Qdrant collection (one process: local mode allows one client per storage folder, so the
-threads share it).
+collection (one process: every SearchIndex on a folder shares its one open Edge shard).
 
-Qdrant's local mode is not thread-safe by itself: before SearchIndex serialised calls into an
-embedded client, a search that ran during an upsert failed with mismatched array shapes
-(``operands could not be broadcast together``) or an ``IndexError``. Searches during
-indexing see a growing collection; once indexing ends they must equal a single-threaded
-index's results (see :func:`assert_same_results` for the float tolerance).
+With qdrant-client's former local mode a search that ran during an upsert failed with
+mismatched array shapes or an ``IndexError``; Edge synchronises searches and upserts itself,
+and only replacing a shard waits for running searches. Searches during indexing see a
+growing collection; once indexing ends they must equal a single-threaded index's results
+(see :func:`assert_same_results` for the float tolerance).
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient
 
 from minicoil import MiniCOIL
 from minicoil.search.qdrant import Hit, SearchIndex
@@ -49,13 +47,10 @@ def check_hits(hits: list[Hit], corpus: dict[str, str]) -> None:
 def assert_same_results(got: list[Hit], want: list[Hit], fusion: str) -> None:
     """Same documents with the same scores, hence the same ranking up to near-ties.
 
-    Not bit-identical: under concurrency the float32 arithmetic of Qdrant's local mode moves
-    by an ulp (the dense vectors miniCOIL hands over are identical, the normalised copies
-    Qdrant stores came out one ulp apart for about a third of the documents when searches
-    ran during the upserts; read-only concurrent searches saw DBSF scores move by 1e-7; the
-    cause inside qdrant-client/numpy was not pinned down). Cosines move by ~1e-7; under RRF
-    that can swap two documents whose cosines tie to 1e-7, changing their fused scores by
-    1/(61+r) - 1/(62+r) < 3e-4.
+    Not bit-identical: Edge sums in float32 in segment order, and an index written while
+    searches run may be laid out in other segments (and ties take the engine's storage order).
+    Scores move by ~1e-7; under RRF a swap of two documents tied on one side changes their
+    fused scores by 1/(61+r) - 1/(62+r) < 3e-4.
     """
     want_scores = {h.doc_id: h.score for h in want}
     got_scores = {h.doc_id: h.score for h in got}
@@ -74,10 +69,10 @@ def test_searches_while_indexing_are_correct(tiny_model: MiniCOIL, tmp_path: Pat
         reference.index(corpus, upsert_batch=8, progress=False)
         want = all_results(reference, len(corpus))
 
-    client = QdrantClient(path=str(tmp_path / "shared"))
-    writer = SearchIndex(tiny_model, "c", client=client)
-    # one searcher shares the writer's SearchIndex, the others have their own on the client
-    readers = [writer] + [SearchIndex(tiny_model, "c", client=client) for _ in range(SEARCHERS - 1)]
+    shared = tmp_path / "shared"
+    writer = SearchIndex(tiny_model, "c", path=shared)
+    # one searcher shares the writer's SearchIndex, the others open their own on the folder
+    readers = [writer] + [SearchIndex(tiny_model, "c", path=shared) for _ in range(SEARCHERS - 1)]
     finished = threading.Event()
     errors: list[BaseException] = []
     during: list[int] = []  # result sizes of searches that ran before indexing ended
@@ -117,7 +112,8 @@ def test_searches_while_indexing_are_correct(tiny_model: MiniCOIL, tmp_path: Pat
         assert writer.count() == len(corpus)
         got = all_results(readers[1], len(corpus))
     finally:
-        client.close()
+        for reader in readers:
+            reader.close()
     for key, hits in want.items():
         check_hits(got[key], corpus)
         assert_same_results(got[key], hits, fusion=key[2] if key[1] == "hybrid" else "")

@@ -5,8 +5,8 @@ Each test runs the real command in child processes: one uninterrupted reference 
 also measures how long the work itself takes, without the interpreter's start-up), then
 repeated runs that are killed a random delay after they start working (seeded, so a failure
 replays with the same delays on the same machine speed), then one run to completion. Between
-kills the outputs must never be partial: no model folder, or a complete one; a Qdrant storage
-that opens and holds only corpus documents.
+kills the outputs must never be partial: no model folder, or a complete one; a collection
+(Qdrant Edge shard) that opens and holds only corpus documents.
 """
 
 from __future__ import annotations
@@ -107,6 +107,7 @@ def kill_repeatedly(
     after_kill: Callable[[], None],
     kills: int,
     timeout: float = 120,
+    spread: tuple[float, float] = (0.1, 0.5),
 ) -> Killed:
     """Start ``command`` up to ``kills`` times; each time wait until it writes under
     ``watch`` (it is past its imports and working), sleep a seeded random share of the
@@ -115,7 +116,7 @@ def kill_repeatedly(
     rng = random.Random(seed)
     killed = Killed()
     for attempt in range(kills):
-        delay = work_s * rng.uniform(0.1, 0.5)
+        delay = work_s * rng.uniform(*spread)
         killed.delays.append(round(delay, 3))
         started_ns = time.time_ns()
         with log.open("a") as out:
@@ -225,20 +226,15 @@ def index_command(corpus: Path, model: Path, storage: Path) -> list[str]:
 
 def stored_doc_ids(storage: Path) -> list[str]:
     """Every point's document id (checking its id is the stable uuid5 of it)."""
-    from qdrant_client import QdrantClient
+    from minicoil.search.edge import EdgeEngine
 
-    client = QdrantClient(path=str(storage))
+    engine = EdgeEngine(storage, "c")  # the killed process' lock went with it
     try:
-        points, offset = [], None
-        while True:
-            page, offset = client.scroll("c", limit=256, offset=offset, with_payload=True)
-            points.extend(page)
-            if offset is None:
-                break
+        points = list(engine.points())
     finally:
-        client.close()
+        engine.close()
     ids = [p.payload["doc_id"] for p in points]
-    assert all(str(p.id) == point_id(d) for p, d in zip(points, ids, strict=True))
+    assert all(p.id == point_id(d) for p, d in zip(points, ids, strict=True))
     return ids
 
 
@@ -251,7 +247,7 @@ def test_index_killed_at_random_points_ends_with_exactly_the_corpus(
     ref = tmp_path / "ref"
     ref_work = watched_run(
         index_command(tmp_path / "corpus.jsonl", model_dir, ref),
-        [ref / "collection"],
+        [ref / "c"],
         tmp_path / "ref.log",
     )
     storage = tmp_path / "storage"
@@ -259,7 +255,7 @@ def test_index_killed_at_random_points_ends_with_exactly_the_corpus(
     partial_counts: list[int] = []
 
     def only_corpus_documents() -> None:
-        if not (storage / "collection" / "c").exists():
+        if not (storage / "c" / "shard").exists():
             return
         ids = stored_doc_ids(storage)  # the killed storage opens
         assert set(ids) <= set(docs) and len(ids) == len(set(ids))
@@ -267,12 +263,13 @@ def test_index_killed_at_random_points_ends_with_exactly_the_corpus(
 
     killed = kill_repeatedly(
         command,
-        [storage / "collection"],
+        [storage / "c"],
         ref_work,
         seed=7,
         log=tmp_path / "killed.log",
         after_kill=only_corpus_documents,
         kills=3,
+        spread=(0.3, 0.95),  # the first half is mostly fitting and encoding the first chunk
     )
     assert killed.interrupted >= 1, killed
     run_to_end(command, tmp_path / "final.log")
@@ -288,8 +285,21 @@ def test_index_killed_at_random_points_ends_with_exactly_the_corpus(
             ]:
                 want = a.search(query, mode=mode, fusion=fusion, limit=len(docs))  # type: ignore[arg-type]
                 got = b.search(query, mode=mode, fusion=fusion, limit=len(docs))  # type: ignore[arg-type]
+                if mode == "hybrid" and fusion == "rrf":
+                    # RRF ranks each side: documents tied on a side get their ranks in the
+                    # engine's storage order, so tied pairs may swap fused scores (by
+                    # 1/(61+r) - 1/(62+r) < 3e-4), as in test_concurrent_search
+                    got_s, want_s = ({h.doc_id: h.score for h in r} for r in (got, want))
+                    assert got_s.keys() == want_s.keys()
+                    ids = sorted(want_s)
+                    np.testing.assert_allclose(
+                        [got_s[i] for i in ids], [want_s[i] for i in ids], atol=3e-4
+                    )
+                    continue
                 assert [h.doc_id for h in got] == [h.doc_id for h in want], (query, mode, fusion)
+                # Edge sums in float32 in segment order, which a resumed index lays out
+                # differently: scores near 0 (signed meanings cancelling) move by ~1e-7
                 np.testing.assert_allclose(
-                    [h.score for h in got], [h.score for h in want], rtol=1e-6
+                    [h.score for h in got], [h.score for h in want], rtol=1e-6, atol=1e-6
                 )
     print(f"index: work {ref_work:.2f} s, {killed}, points after kills {partial_counts}")

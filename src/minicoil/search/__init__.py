@@ -1,7 +1,7 @@
 """Search: exact in-process scoring, score fusion, and a Qdrant-backed index.
 
-``fusion`` and ``exact`` need only numpy/scipy; ``SearchIndex`` imports qdrant-client lazily,
-so ``import minicoil.search`` stays cheap.
+``fusion`` and ``exact`` need only numpy/scipy; ``SearchIndex`` imports its engine (Qdrant
+Edge, or qdrant-client for a server) lazily, so ``import minicoil.search`` stays cheap.
 """
 
 from minicoil.search.exact import ExactDense, ExactSparse, IndexFileError, qdrant_idf

@@ -1,15 +1,23 @@
-"""Qdrant's local mode with the IDF modifier scores exactly as the reference formula says:
-score(q, d) = sum_i q_i * idf_i * d_i, idf = ln((N - df + 0.5) / (df + 0.5) + 1)."""
+"""Qdrant with the IDF modifier scores exactly as the reference formula says:
+score(q, d) = sum_i q_i * idf_i * d_i, idf = ln((N - df + 0.5) / (df + 0.5) + 1).
+Checked on Qdrant Edge (the embedded engine, through the engine interface) and on
+qdrant-client's in-memory client (the stand-in for a server)."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
-from qdrant_client import QdrantClient, models
+from qdrant_client import QdrantClient
 
 from minicoil import MiniCOIL
+from minicoil.search.edge import EdgeEngine
+from minicoil.search.engine import VectorQuery
+from minicoil.search.points import EncodedPoint
+from minicoil.search.server import ServerEngine
+from minicoil.sparse import SparseVector
 
 DOCS = [
     "The bank of the river was flooded; the river bank eroded.",
@@ -41,36 +49,31 @@ def expected_scores(docs, query) -> dict[int, float]:
     return scores
 
 
-@pytest.mark.parametrize("location", ["memory", "disk"])
+@pytest.mark.parametrize("location", ["memory", "edge"])
 def test_qdrant_ranks_as_the_formula(tiny_model: MiniCOIL, tmp_path: Path, location: str) -> None:
-    client = (
-        QdrantClient(":memory:") if location == "memory" else QdrantClient(path=str(tmp_path / "q"))
-    )
-    client.create_collection(
-        "docs",
-        vectors_config={},
-        sparse_vectors_config={"minicoil": models.SparseVectorParams(modifier=models.Modifier.IDF)},
-    )
     tiny_model.fit(DOCS)
     doc_vecs = list(tiny_model.encode_document(DOCS))
-    client.upsert(
-        "docs",
-        [
-            models.PointStruct(id=i, vector={"minicoil": v.to_qdrant()}, payload={})
-            for i, v in enumerate(doc_vecs)
-        ],
+    empty = SparseVector(np.zeros(0, np.int32), np.zeros(0, np.float32))
+    points = [
+        EncodedPoint(str(i), v, empty, np.ones(2, np.float32)) for i, v in enumerate(doc_vecs)
+    ]
+    engine = (
+        ServerEngine(QdrantClient(":memory:"), "docs", location="memory", owned=True)
+        if location == "memory"
+        else EdgeEngine(tmp_path, "docs")
     )
+    engine.create(2, {})
+    engine.upsert(points)
+    names = {p.id: int(p.doc_id) for p in points}
     for query in QUERIES:
         qv = next(tiny_model.encode_query(query))
         want = expected_scores(doc_vecs, qv)
-        got = client.query_points(
-            "docs", query=qv.to_qdrant(), using="minicoil", limit=len(DOCS)
-        ).points
-        got_scores = {p.id: p.score for p in got}
+        got = engine.search([VectorQuery("minicoil", qv, len(DOCS))])[0]
+        got_scores = {names[pid]: score for pid, score in got}
         assert set(got_scores) >= set(want)
         for doc_id, score in want.items():
             assert got_scores[doc_id] == pytest.approx(score, rel=1e-4, abs=1e-5)
         ranked_want = sorted(want, key=lambda d: -want[d])
-        ranked_got = [p.id for p in got if p.id in want]
+        ranked_got = [names[pid] for pid, _ in got if names[pid] in want]
         assert [round(want[d], 4) for d in ranked_got] == [round(want[d], 4) for d in ranked_want]
-    client.close()
+    engine.close()
