@@ -185,9 +185,6 @@ SEARCH_MODES: dict[str, dict[str, Any]] = {
     "hybrid": {"mode": "hybrid"},  # the default: weighted, floor 0.75 (three vectors)
     "hybrid rrf": {"mode": "hybrid", "fusion": "rrf"},
     "hybrid weighted floor 0": {"mode": "hybrid", "floor": 0.0},
-    # the default again, with the top-N query + filtered look-up per side that a server gets
-    # (embedded Qdrant scans every point per query, so there the index reads full rankings)
-    "hybrid, server-style look-ups": {"mode": "hybrid", "full_scans": False},
 }
 
 
@@ -206,14 +203,13 @@ def latency(folders: dict[str, Path], data: Path, work: Path) -> dict[str, Any]:
         encode[name] = _percentiles(times)
     docs = [(doc_id, indexable_text(doc)) for doc_id, doc in dataset.corpus.items()]
     search: dict[str, Any] = {}
-    for name in ("torch fp32",):  # the embedded default: torch backbone, Qdrant local mode
+    for name in ("torch fp32",):  # torch backbone, embedded engine (Qdrant Edge)
         model = load(folders, name)
         with SearchIndex(model, "scifact", path=work / f"qdrant-{VARIANTS[name][0]}") as index:
             index.index(docs, recreate=True, progress=False)
             search[name] = {}
             for label, settings in SEARCH_MODES.items():
                 kwargs = dict(settings)
-                index._full_scans = kwargs.pop("full_scans", True)
                 index.search(queries[0], limit=10, **kwargs)
                 times = []
                 for q in queries:
@@ -221,7 +217,6 @@ def latency(folders: dict[str, Path], data: Path, work: Path) -> dict[str, Any]:
                     index.search(q, limit=10, **kwargs)
                     times.append(time.perf_counter() - t0)
                 search[name][label] = _percentiles(times)
-            index._full_scans = True
         print(f"  latency: {name}: {search[name]}", flush=True)
     return {"queries": len(queries), "encode_query": encode, "encode_and_search": search}
 
@@ -230,7 +225,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--model", type=Path, default=ROOT / "src" / "minicoil" / "models" / "minicoil-en")
+    parser.add_argument("--model", type=Path, default=ROOT / "src/minicoil/models/minicoil-en")
     parser.add_argument(
         "--data", type=Path, default=ROOT.parent / "shared" / "data" / "beir" / "scifact"
     )

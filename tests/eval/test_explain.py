@@ -87,3 +87,26 @@ def test_cli_explain(tiny_model: MiniCOIL, tmp_path: Path) -> None:
     assert "bank" in result.output and "oov" in result.output and "total score" in result.output
     bad = runner.invoke(app, ["explain", "-m", str(tmp_path / "m"), "--avg-len", "0", "a", "b"])
     assert bad.exit_code == 2 and "avg-len" in bad.output
+
+
+def test_idf_from_collection_equals_the_search_score(tiny_model: MiniCOIL, tmp_path: Path) -> None:
+    from minicoil.search import SearchIndex
+
+    docs = {f"d{i}": text for i, text in enumerate(CORPUS)}
+    with SearchIndex(tiny_model, "c", path=tmp_path) as index:
+        index.index(docs, progress=False)
+        result = explain(tiny_model, QUERY, DOC, index=index)
+        score = {h.doc_id: h.score for h in index.search(QUERY, mode="sparse", limit=10)}
+        assert result.total == pytest.approx(score["d3"], rel=1e-4)
+        assert result.avg_len == pytest.approx(index.avg_len)
+        assert "collection 'c' of 4 documents" in result.idf_source
+        bank = next(w for w in result.words if w.stem == "bank")
+        assert bank.idf == pytest.approx(np.log((4 - 2 + 0.5) / (2 + 0.5) + 1), rel=1e-5)
+        assert result.to_dict()["idf_source"] == result.idf_source
+        with pytest.raises(ValueError, match="not both"):
+            explain(tiny_model, QUERY, DOC, index=index, corpus=CORPUS)
+
+
+def test_explain_refuses_avg_len_zero(tiny_model: MiniCOIL) -> None:
+    with pytest.raises(ValueError, match="avg_len must be positive"):
+        explain(tiny_model, QUERY, DOC, avg_len=0.0)

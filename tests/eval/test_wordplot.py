@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from minicoil import MiniCOIL
 from minicoil.cli import app
-from minicoil.eval.wordplot import iter_texts, plot_word, snippet
+from minicoil.eval.senses import MIN_SILHOUETTE, choose_clusters, label_words
+from minicoil.eval.wordplot import iter_texts, plot_word, snippet, word_senses
 
 runner = CliRunner()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -41,7 +43,9 @@ def test_plot_writes_png(tiny_model: MiniCOIL, corpus: Path, tmp_path: Path) -> 
     summary = result.summary()
     assert summary["stem"] == "bank" and summary["n_sentences"] == 5  # "Banks" counts too
     assert sum(summary["cluster_sizes"]) == 5 and len(summary["cluster_sizes"]) == 2
-    assert all(len(s) <= 62 for examples in summary["examples"].values() for s in examples)
+    assert summary["cluster_sizes"] == sorted(summary["cluster_sizes"], reverse=True)
+    assert all(len(s) <= 82 for examples in summary["examples"].values() for s in examples)
+    assert summary["path"] == str(out)
 
 
 def test_plot_samples_and_jsonl(tiny_model: MiniCOIL, tmp_path: Path) -> None:
@@ -56,7 +60,57 @@ def test_plot_samples_and_jsonl(tiny_model: MiniCOIL, tmp_path: Path) -> None:
     )
     assert len(list(iter_texts(corpus))) == 6
     result = plot_word(tiny_model, "bank", corpus, tmp_path / "b.png", samples=3, clusters=5)
-    assert len(result.sentences) == 3 and result.clusters.max() < 3
+    assert len(result.senses.points) == 3 and max(result.senses.clusters) < 3
+
+
+def test_word_senses_is_json_data(tiny_model: MiniCOIL) -> None:
+    senses = word_senses(tiny_model, "bank", [s for s in SENTENCES if s])
+    data = json.loads(json.dumps(senses.to_dict()))
+    n = len(senses.points)
+    assert n == 5 and len(data["clusters"]) == len(data["snippets"]) == n
+    assert all(len(p) == 2 for p in data["points"]) and data["k"] == senses.k >= 1
+    assert sum(c["size"] for c in data["summaries"]) == n
+    assert set(data["clusters"]) == set(range(senses.k))
+    for cluster in data["summaries"]:
+        assert all(data["clusters"][i] == cluster["index"] for i in cluster["examples"])
+    assert "silhouette" in data["method"]
+    assert all(-1.0 <= v <= 1.0 for v in data["silhouettes"].values())
+
+
+def _blobs(centres: list[list[float]], per: int, noise: float, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    points = np.concatenate(
+        [np.asarray(c) + noise * rng.standard_normal((per, 4)) for c in centres]
+    )
+    return points / np.linalg.norm(points, axis=1, keepdims=True)
+
+
+def test_choose_clusters_finds_the_senses_in_the_data() -> None:
+    eye = np.eye(4).tolist()
+    two = _blobs(eye[:2], 30, 0.05)
+    labels, scores = choose_clusters(two)
+    assert len(set(labels.tolist())) == 2 and max(scores, key=scores.get) == 2
+    assert len(set(labels[:30].tolist())) == 1  # one sense is never split
+    three, _ = choose_clusters(_blobs(eye[:3], 30, 0.05))
+    assert len(set(three.tolist())) == 3
+    rng = np.random.default_rng(1)
+    noise = rng.standard_normal((200, 4))
+    one, noise_scores = choose_clusters(noise / np.linalg.norm(noise, axis=1, keepdims=True))
+    assert max(noise_scores.values()) < MIN_SILHOUETTE and set(one.tolist()) == {0}
+    same, _ = choose_clusters(np.tile([[1.0, 0.0, 0.0, 0.0]], (5, 1)))
+    assert set(same.tolist()) == {0}  # identical meanings: nothing to split
+
+
+def test_cluster_labels_come_from_context_words() -> None:
+    from collections import Counter
+
+    contexts = [Counter(["river", "water", "north"])] * 4 + [
+        Counter(["money", "loan", "north"])
+    ] * 4
+    labels = np.asarray([0] * 4 + [1] * 4)
+    names = label_words(contexts, labels, n_words=2)
+    assert set(names[0]) == {"river", "water"} and set(names[1]) == {"money", "loan"}
+    assert label_words(contexts[:4], np.zeros(4, dtype=np.int64), n_words=1) == [["north"]]
 
 
 def test_plot_errors(tiny_model: MiniCOIL, corpus: Path, tmp_path: Path) -> None:
@@ -73,7 +127,10 @@ def test_snippet() -> None:
     text = "word " * 40 + "bank" + " word" * 40
     start = text.index("bank")
     short = snippet(text, start, start + 4)
-    assert "bank" in short and len(short) <= 62 and short.startswith("…")
+    assert "bank" in short and len(short) <= 82 and short.startswith("…")
+    assert short.split("…")[1].split()[0] == "word" and short.endswith("word…")  # whole words
+    tight = snippet("x" * 50 + " the bank " + "y" * 50, 55, 59, width=20)
+    assert tight == "…the bank…"  # cut at the spaces nearest the word
     assert snippet("a  short   text", 0, 1) == "a short text"
 
 

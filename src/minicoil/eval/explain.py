@@ -6,8 +6,14 @@ head). This module splits a real score into those terms, read off the very spars
 get indexed, so the rows always add up to the dot product Qdrant would compute (query times
 IDF, dot document) rather than to a re-derivation that could drift from it.
 
-A single document has no corpus, hence no IDF: pass a corpus (one document per line, or a BEIR
-``corpus.jsonl``) to count document frequencies by stem, or every IDF is reported as 1.0.
+A single document has no corpus, hence no IDF. Two sources give one:
+
+- an indexed collection (``index=``, a :class:`~minicoil.search.SearchIndex`): the exact
+  document frequency of every sparse index the query uses, the collection's size and its
+  recorded ``avg_len``, so the total is the score ``minicoil search --mode sparse`` gives;
+- a corpus (texts): document frequencies counted by stem, its mean length as ``avg_len``.
+
+Without either every IDF is reported as 1.0.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ import numpy as np
 
 from minicoil.search.exact import qdrant_idf
 from minicoil.sparse import bm25_tf, oov_index, oov_shift
+from minicoil.stats import CorpusStats
 
 if TYPE_CHECKING:
     from minicoil.model import MiniCOIL
+    from minicoil.search import SearchIndex
+    from minicoil.text import Word
 
 __all__ = [
     "Explanation",
@@ -103,6 +112,121 @@ def document_frequencies(model: MiniCOIL, corpus: Iterable[str]) -> tuple[Counte
     return df, n_docs, total
 
 
+@dataclass(frozen=True)
+class _Idf:
+    """Where IDF comes from: per-stem counts (a corpus), per-index counts (a collection), or
+    nothing (1.0 everywhere)."""
+
+    source: str
+    n_docs: int = 0
+    by_stem: Counter[str] | None = None
+    by_index: dict[int, int] | None = None
+
+    def of(self, stem: str, indices: list[int]) -> np.ndarray:
+        """IDF of each of ``indices`` (the sparse indices ``stem`` is scored under)."""
+        if self.by_index is not None:
+            df = np.asarray([self.by_index.get(i, 0) for i in indices])
+        elif self.by_stem is not None:
+            df = np.full(len(indices), self.by_stem[stem])
+        else:
+            return np.ones(len(indices))
+        return qdrant_idf(df, self.n_docs).astype(np.float64)
+
+
+_IDF_FORMULA = "idf = ln((N - df + 0.5)/(df + 0.5) + 1)"
+
+
+def _corpus_idf(model: MiniCOIL, corpus: Iterable[str]) -> tuple[_Idf, float | None]:
+    """IDF counted by stem over ``corpus``, and the corpus' mean length (None if empty)."""
+    df, n_docs, total_len = document_frequencies(model, corpus)
+    if n_docs == 0:
+        raise ValueError("the IDF corpus has no documents")
+    source = f"corpus of {n_docs} documents, {_IDF_FORMULA}"
+    return _Idf(source, n_docs, by_stem=df), (total_len / n_docs if total_len > 0 else None)
+
+
+def _collection_idf(collection: SearchIndex, indices: Iterable[int]) -> _Idf:
+    """Exact per-index document frequencies of ``indices`` in the collection's miniCOIL
+    vectors: the very numbers its IDF modifier uses at search time."""
+    n_docs = collection.n_docs  # also checks the collection was built with this model
+    by_index = collection.document_frequencies(indices, using="minicoil")
+    source = f"collection {collection.collection!r} of {n_docs} documents, {_IDF_FORMULA}"
+    return _Idf(source, n_docs, by_index=by_index)
+
+
+def _forms(words: list[Word]) -> dict[str, list[str]]:
+    """Surface forms (lowercased, first-seen order) of every stem, stems in text order."""
+    forms: dict[str, list[str]] = {}
+    for w in words:
+        seen = forms.setdefault(w.stem, [])
+        if w.lower not in seen:
+            seen.append(w.lower)
+    return forms
+
+
+def _score_stem(
+    model: MiniCOIL,
+    stem: str,
+    tf: float,
+    vectors: tuple[dict[int, float], dict[int, float]],
+    idf: _Idf,
+) -> tuple[int | None, float, float, float, str]:
+    """``(vocab id or None, idf, cosine, contribution, note)`` of one shared stem, read off
+    the query and document vectors: its head's indices, or its hashed index."""
+    q_vec, d_vec = vectors
+    dim = model.config.dim
+    wid = model.vocab.id(stem)
+    head = [dim * wid + j for j in range(dim)] if wid else []
+    q_head, d_head = bool(head) and head[0] in q_vec, bool(head) and head[0] in d_vec
+    if q_head and d_head:
+        u = np.asarray([q_vec[i] for i in head], dtype=np.float64)
+        v = np.asarray([d_vec[i] for i in head], dtype=np.float64)
+        weights = idf.of(stem, head)
+        return wid, float(weights.mean()), float(u @ v) / tf, float(u @ (weights * v)), ""
+    if q_head or d_head:  # one side fell back to the hashed index: the two never meet
+        side = "document" if q_head else "query"
+        note = f"no meaning in the {side} (no token reached the word): no match"
+        return wid, float(idf.of(stem, head[:1])[0]), 0.0, 0.0, note
+    index = oov_index(stem, oov_shift(model.config.vocab_size, dim))
+    weight = float(idf.of(stem, [index])[0])
+    dot = q_vec.get(index, 0.0) * d_vec.get(index, 0.0)
+    note = "vocabulary word without a usable meaning: scored as plain BM25" if wid else ""
+    return None, weight, 1.0, weight * dot, note
+
+
+def _rows(
+    model: MiniCOIL,
+    q_forms: dict[str, list[str]],
+    d_words: list[Word],
+    vectors: tuple[dict[int, float], dict[int, float]],
+    idf: _Idf,
+    avg_len: float,
+) -> list[WordContribution]:
+    """One row per query stem found in the document, in query order."""
+    d_counts = Counter(w.stem for w in d_words)
+    d_forms = _forms(d_words)
+    rows = []
+    for stem in (s for s in q_forms if s in d_counts):
+        count = d_counts[stem]
+        tf = float(bm25_tf(count, len(d_words), avg_len, model.config.k, model.config.b))
+        vocab_id, weight, cosine, contribution, note = _score_stem(model, stem, tf, vectors, idf)
+        rows.append(
+            WordContribution(
+                stem=stem,
+                query_forms=q_forms[stem],
+                doc_forms=d_forms[stem],
+                vocab_id=vocab_id,
+                count=count,
+                tf=tf,
+                idf=weight,
+                cosine=cosine,
+                contribution=contribution,
+                note=note,
+            )
+        )
+    return rows
+
+
 def explain(
     model: MiniCOIL,
     query: str,
@@ -110,99 +234,41 @@ def explain(
     *,
     avg_len: float | None = None,
     corpus: Iterable[str] | None = None,
+    index: SearchIndex | None = None,
 ) -> Explanation:
     """Split the score of ``document`` for ``query`` into per-word contributions.
 
-    ``avg_len`` defaults to the corpus' mean length when a corpus is given, else the
-    document's own length (BM25's length normalisation is then neutral). The total equals
-    ``sum_i q_i * idf_i * d_i`` over the two sparse vectors.
+    IDF comes from ``index`` (an open :class:`~minicoil.search.SearchIndex` built with
+    ``model``) or from ``corpus`` (texts), not both. ``avg_len`` defaults to the collection's
+    recorded value, else the corpus' mean length, else the document's own length (BM25's
+    length normalisation is then neutral). The total equals ``sum_i q_i * idf_i * d_i`` over
+    the two sparse vectors.
     """
-    df: Counter[str] | None = None
-    n_docs = 0
-    if corpus is not None:
-        df, n_docs, total_len = document_frequencies(model, corpus)
-        if n_docs == 0:
-            raise ValueError("the IDF corpus has no documents")
-        idf_source = f"corpus of {n_docs} documents, idf = ln((N - df + 0.5)/(df + 0.5) + 1)"
-        if avg_len is None and total_len > 0:
-            avg_len = total_len / n_docs
-    else:
-        idf_source = "none: no corpus given, every IDF reported as 1.0"
-    q_words = model.processor.words(query)
+    if index is not None and corpus is not None:
+        raise ValueError("give IDF either from a collection or from a corpus, not both")
+    q_vec = next(model.encode_query(query)).as_dict()
+    idf = _Idf("none: no corpus or collection given, every IDF reported as 1.0")
+    if index is not None:
+        idf = _collection_idf(index, q_vec)
+        avg_len = index.avg_len if avg_len is None else avg_len
+    elif corpus is not None:
+        idf, corpus_len = _corpus_idf(model, corpus)
+        avg_len = corpus_len if avg_len is None else avg_len
     d_words = model.processor.words(document)
     if avg_len is None:
         avg_len = float(len(d_words)) or 1.0
-    if not avg_len > 0:
-        raise ValueError(f"avg_len must be positive, got {avg_len}")
-    q_vec = next(model.encode_query(query)).as_dict()
+    avg_len = CorpusStats.coerce(avg_len).avg_len
     d_vec = next(model.encode_document(document, avg_len=avg_len)).as_dict()
-
-    dim = model.config.dim
-    shift = oov_shift(model.config.vocab_size, dim)
-    k, b = model.config.k, model.config.b
-    d_counts = Counter(w.stem for w in d_words)
-    q_forms: dict[str, list[str]] = {}
-    for w in q_words:
-        forms = q_forms.setdefault(w.stem, [])
-        if w.lower not in forms:
-            forms.append(w.lower)
-    d_forms: dict[str, list[str]] = {}
-    for w in d_words:
-        forms = d_forms.setdefault(w.stem, [])
-        if w.lower not in forms:
-            forms.append(w.lower)
-
-    rows: list[WordContribution] = []
-    for stem, query_forms in q_forms.items():
-        if stem not in d_counts:
-            continue
-        count = d_counts[stem]
-        tf = float(bm25_tf(count, len(d_words), avg_len, k, b))
-        idf = float(qdrant_idf(np.asarray([df[stem]]), n_docs)[0]) if df is not None else 1.0
-        wid = model.vocab.id(stem)
-        head_idx = [dim * wid + j for j in range(dim)] if wid else []
-        q_head = bool(head_idx) and head_idx[0] in q_vec
-        d_head = bool(head_idx) and head_idx[0] in d_vec
-        note = ""
-        if q_head and d_head:
-            u_q = np.asarray([q_vec[i] for i in head_idx], dtype=np.float64)
-            v_d = np.asarray([d_vec[i] for i in head_idx], dtype=np.float64)
-            dot = float(u_q @ v_d)
-            cosine = dot / tf
-            contribution = idf * dot
-            vocab_id: int | None = wid
-        elif q_head or d_head:  # one side fell back to the hashed index: the two never meet
-            cosine, contribution, vocab_id = 0.0, 0.0, wid
-            side = "document" if q_head else "query"
-            note = f"no meaning in the {side} (no token reached the word): no match"
-        else:
-            index = oov_index(stem, shift)
-            cosine = 1.0
-            contribution = idf * q_vec.get(index, 0.0) * d_vec.get(index, 0.0)
-            vocab_id = None
-            if wid:
-                note = "vocabulary word without a usable meaning: scored as plain BM25"
-        rows.append(
-            WordContribution(
-                stem=stem,
-                query_forms=query_forms,
-                doc_forms=d_forms[stem],
-                vocab_id=vocab_id,
-                count=count,
-                tf=tf,
-                idf=idf,
-                cosine=cosine,
-                contribution=contribution,
-                note=note,
-            )
-        )
+    q_forms = _forms(model.processor.words(query))
+    rows = _rows(model, q_forms, d_words, (q_vec, d_vec), idf, avg_len)
+    d_stems = {w.stem for w in d_words}
     return Explanation(
         words=rows,
         total=float(sum(r.contribution for r in rows)),
         avg_len=float(avg_len),
         doc_len=len(d_words),
-        idf_source=idf_source,
-        unmatched_query_stems=[s for s in q_forms if s not in d_counts],
+        idf_source=idf.source,
+        unmatched_query_stems=[s for s in q_forms if s not in d_stems],
     )
 
 

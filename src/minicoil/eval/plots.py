@@ -36,6 +36,21 @@ def _label(system: str) -> str:
     return SYSTEM_LABELS.get(system, system)
 
 
+def _baseline_lines(ax: Any, baseline: Mapping[str, float], metrics: Sequence[str]) -> None:
+    """BM25's value as a dashed line across each metric's group, to read gains against."""
+    for m, metric in enumerate(metrics):
+        ax.hlines(
+            float(baseline.get(metric, 0.0)),
+            m - 0.45,
+            m + 0.45,
+            colors="#444444",
+            linestyles="--",
+            linewidth=1.1,
+            zorder=3,
+            label="BM25 reference" if m == 0 else None,
+        )
+
+
 def _metric_axes(ax: Any, systems: Mapping[str, Mapping[str, float]], metrics: Sequence[str]):
     """Grouped bars: one group per metric, one bar per system, value (and gain over BM25)
     printed on each bar, and BM25's value as a dashed line across the group to read gains."""
@@ -84,17 +99,7 @@ def _metric_axes(ax: Any, systems: Mapping[str, Mapping[str, float]], metrics: S
                     zorder=4,
                 )
     if baseline is not None:
-        for m, metric in enumerate(metrics):
-            ax.hlines(
-                float(baseline.get(metric, 0.0)),
-                m - 0.45,
-                m + 0.45,
-                colors="#444444",
-                linestyles="--",
-                linewidth=1.1,
-                zorder=3,
-                label="BM25 reference" if m == 0 else None,
-            )
+        _baseline_lines(ax, baseline, metrics)
     ax.set_xticks(range(len(metrics)))
     ax.set_xticklabels(metrics, fontsize=10)
     # Headroom for the two label lines; ticks stop at 1.0, the largest score a metric can take.

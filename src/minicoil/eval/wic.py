@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from minicoil.align import span_means
+from minicoil.data import iter_lines
 from minicoil.eval.beir import DatasetError
 
 if TYPE_CHECKING:
@@ -84,20 +85,7 @@ def token_span(sentence: str, index: int) -> tuple[int, int]:
 
 
 def _read_lines(path: Path) -> list[str]:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DatasetError(f"{path}: file not found") from None
-    lines = raw.split(b"\n")
-    if lines and lines[-1] == b"":
-        lines.pop()
-    out = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            out.append(line.decode("utf-8").rstrip("\r"))
-        except UnicodeDecodeError:
-            raise DatasetError(f"{path}, line {number}: not valid UTF-8") from None
-    return out
+    return [line for _, line in iter_lines(path, error=DatasetError)]
 
 
 def load_wic_split(data_dir: str | Path, split: str) -> list[WicPair]:
@@ -272,6 +260,94 @@ def target_spans(
     return list(sentences), spans, stems
 
 
+@dataclass(frozen=True)
+class _Splits:
+    """Where each split's pairs sit in the flat arrays: pairs in split order, and occurrence
+    rows ``2p`` and ``2p + 1`` holding pair ``p``'s two sentences."""
+
+    names: list[str]
+    bounds: np.ndarray  # pair offsets: split i is pairs bounds[i]:bounds[i+1]
+
+    @classmethod
+    def of(cls, data: dict[str, list[WicPair]]) -> _Splits:
+        return cls(list(data), np.cumsum([0, *(len(pairs) for pairs in data.values())]))
+
+    def split(self, values: np.ndarray, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """Per-pair ``values`` cut into splits, keeping only pairs where ``mask`` holds."""
+        out = {}
+        for i, name in enumerate(self.names):
+            part = slice(self.bounds[i], self.bounds[i + 1])
+            out[name] = values[part] if mask is None else values[part][mask[part]]
+        return out
+
+    def test_rate(self, flags: np.ndarray) -> float:
+        """Share of test pairs (the last split) where ``flags`` holds."""
+        return float(flags[self.bounds[-2] :].mean())
+
+
+def _meanings(
+    model: MiniCOIL, raw: np.ndarray, counts: np.ndarray, stems: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids, meaning vectors)`` per occurrence: the head applied where the word has one and
+    a token reached it, zero elsewhere."""
+    ids = np.asarray(model.vocab.ids(stems), dtype=np.int64)
+    meaning = np.zeros((len(stems), model.config.dim), dtype=np.float32)
+    has = (ids > 0) & (counts > 0)
+    if has.any():
+        meaning[has] = model.heads.apply(
+            torch.from_numpy(raw[has]), torch.from_numpy(ids[has])
+        ).numpy()
+    return ids, meaning
+
+
+def _meaning_method(
+    splits: _Splits, ids: np.ndarray, meaning: np.ndarray, labels_all: np.ndarray, dim: int
+) -> dict[str, Any]:
+    """Accuracy of the heads' cosine, with uncovered pairs scored :data:`NO_HEAD_COSINE`, and
+    the same restricted to covered pairs."""
+    first, second = slice(0, None, 2), slice(1, None, 2)
+    has_meaning = np.abs(meaning).sum(axis=1) > 0
+    covered = has_meaning[first] & has_meaning[second] & (ids[first] == ids[second])
+    cosine = np.where(covered, row_cosine(meaning[first], meaning[second]), NO_HEAD_COSINE)
+    labels = splits.split(labels_all)
+    covered_result = evaluate_scores(
+        splits.split(cosine, covered), splits.split(labels_all, covered)
+    )
+    per_split_covered = splits.split(covered)
+    return {
+        **evaluate_scores(splits.split(cosine), labels),
+        "dim": dim,
+        "coverage": splits.test_rate(covered),
+        "pairs_without_head": {s: int((~v).sum()) for s, v in per_split_covered.items()},
+        "fallback": f"a pair without a head gets cosine {NO_HEAD_COSINE} (same sense)",
+        "covered": {
+            **covered_result,
+            "n_pairs": {s: int(v.sum()) for s, v in per_split_covered.items()},
+        },
+    }
+
+
+def _random_method(
+    splits: _Splits, raw: np.ndarray, labels: dict[str, np.ndarray], coverage: float
+) -> dict[str, Any]:
+    """Seeded Gaussian projections of the raw vectors to :data:`RANDOM_DIM`: what 4 numbers
+    keep by chance, as mean and std over :data:`RANDOM_SEEDS`."""
+    per_seed = []
+    for seed in RANDOM_SEEDS:
+        projection = np.random.default_rng(seed).standard_normal((raw.shape[1], RANDOM_DIM))
+        projected = raw.astype(np.float64) @ projection
+        cosine = row_cosine(projected[0::2], projected[1::2])
+        per_seed.append({"seed": seed, **evaluate_scores(splits.split(cosine), labels)})
+    accuracies = np.asarray([r["test_accuracy"] for r in per_seed], dtype=np.float64)
+    return {
+        "test_accuracy": float(accuracies.mean()),
+        "std": float(accuracies.std()),
+        "dim": RANDOM_DIM,
+        "coverage": coverage,
+        "per_seed": per_seed,
+    }
+
+
 def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) -> dict[str, Any]:
     """WiC accuracy of the raw embedding, the model's meanings and random 4-d projections.
 
@@ -284,73 +360,25 @@ def evaluate_wic(model: MiniCOIL, data_dir: str | Path, batch_size: int = 32) ->
     data = load_wic(data_dir)
     texts, spans, stems = target_spans(model, data)
     raw, counts = span_embeddings(model.backbone, texts, spans, batch_size=batch_size)
-    ids = np.asarray(model.vocab.ids(stems), dtype=np.int64)
-    meaning = np.zeros((len(spans), model.config.dim), dtype=np.float32)
-    has = (ids > 0) & (counts > 0)
-    if has.any():
-        meaning[has] = model.heads.apply(
-            torch.from_numpy(raw[has]), torch.from_numpy(ids[has])
-        ).numpy()
-    has_meaning = np.abs(meaning).sum(axis=1) > 0
-
-    # Occurrences were appended pair by pair: rows 2p and 2p+1 are pair p's two sentences.
-    sizes = {split: len(pairs) for split, pairs in data.items()}
-    bounds = np.cumsum([0, *sizes.values()])
-    first, second = np.arange(0, len(spans), 2), np.arange(1, len(spans), 2)
+    ids, meaning = _meanings(model, raw, counts, stems)
+    splits = _Splits.of(data)
     labels_all = np.asarray([p.label for pairs in data.values() for p in pairs], dtype=bool)
-
-    def per_split(values: np.ndarray, mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        out = {}
-        for i, split in enumerate(data):
-            sl = slice(bounds[i], bounds[i + 1])
-            out[split] = values[sl] if mask is None else values[sl][mask[sl]]
-        return out
-
-    labels = per_split(labels_all)
-    raw_cos = row_cosine(raw[first], raw[second])
-    covered = has_meaning[first] & has_meaning[second] & (ids[first] == ids[second])
-    meaning_cos = np.where(covered, row_cosine(meaning[first], meaning[second]), NO_HEAD_COSINE)
-    missing_tokens = (counts[first] == 0) | (counts[second] == 0)
-
-    methods: dict[str, Any] = {}
-    methods["raw"] = {
-        **evaluate_scores(per_split(raw_cos), labels),
+    labels = splits.split(labels_all)
+    missing_tokens = (counts[0::2] == 0) | (counts[1::2] == 0)
+    raw_method = {
+        **evaluate_scores(splits.split(row_cosine(raw[0::2], raw[1::2])), labels),
         "dim": int(raw.shape[1]),
-        "coverage": float(1.0 - missing_tokens[bounds[2] :].mean()),
+        "coverage": 1.0 - splits.test_rate(missing_tokens),
     }
-    covered_result = evaluate_scores(
-        per_split(meaning_cos, covered), per_split(labels_all, covered)
-    )
-    methods["meaning"] = {
-        **evaluate_scores(per_split(meaning_cos), labels),
-        "dim": int(model.config.dim),
-        "coverage": float(covered[bounds[2] :].mean()),
-        "pairs_without_head": {s: int((~v).sum()) for s, v in per_split(covered).items()},
-        "fallback": f"a pair without a head gets cosine {NO_HEAD_COSINE} (same sense)",
-        "covered": {
-            **covered_result,
-            "n_pairs": {s: int(v.sum()) for s, v in per_split(covered).items()},
-        },
-    }
-    per_seed = []
-    for seed in RANDOM_SEEDS:
-        rng = np.random.default_rng(seed)
-        projection = rng.standard_normal((raw.shape[1], RANDOM_DIM))
-        projected = raw.astype(np.float64) @ projection
-        result = evaluate_scores(per_split(row_cosine(projected[first], projected[second])), labels)
-        per_seed.append({"seed": seed, **result})
-    accuracies = np.asarray([r["test_accuracy"] for r in per_seed], dtype=np.float64)
-    methods["random4"] = {
-        "test_accuracy": float(accuracies.mean()),
-        "std": float(accuracies.std()),
-        "dim": RANDOM_DIM,
-        "coverage": methods["raw"]["coverage"],
-        "per_seed": per_seed,
+    methods = {
+        "raw": raw_method,
+        "meaning": _meaning_method(splits, ids, meaning, labels_all, int(model.config.dim)),
+        "random4": _random_method(splits, raw, labels, raw_method["coverage"]),
     }
     test_labels = labels["test"]
     return {
         "dataset": str(data_dir),
-        "n_pairs": sizes,
+        "n_pairs": {name: len(pairs) for name, pairs in data.items()},
         "n_sentences": len(texts),
         "missing_tokens": int(missing_tokens.sum()),
         "majority_test_accuracy": float(max(test_labels.mean(), 1 - test_labels.mean())),
