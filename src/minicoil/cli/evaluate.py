@@ -321,7 +321,7 @@ def plot(
     labels: dict[str, Any] = summary.get("labels", {})
     for cluster, examples in summary["examples"].items():
         if labels.get(cluster):
-            typer.echo(f"  [{int(cluster) + 1}] {labels[cluster]}")
+            typer.echo(f"  [{int(cluster) + 1}] {', '.join(labels[cluster])}")
         for text in examples:
             typer.echo(f"  [{int(cluster) + 1}]   {text}")
     typer.echo(f"wrote {target}", err=True)
