@@ -18,8 +18,6 @@ from minicoil.eval.beir import DatasetError, indexable_text
 from minicoil.eval.benchmark import (
     METRICS,
     SYSTEMS,
-    _DenseSearcher,
-    _SparseSearcher,
     bm25_twin,
     default_runs_dir,
     run_benchmark,
@@ -27,7 +25,7 @@ from minicoil.eval.benchmark import (
 from minicoil.eval.runs import rank_documents
 from minicoil.search import fusion as fuse
 from minicoil.search.exact import ExactDense, ExactSparse
-from minicoil.search.fusion import HYBRID_FLOOR, HYBRID_FUSION, HYBRID_WEIGHT
+from minicoil.search.hybrid import HYBRID_FLOOR, HYBRID_FUSION, HYBRID_WEIGHT
 
 runner = CliRunner()
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -176,8 +174,8 @@ def test_dbsf_hybrid_runs(tiny_model: MiniCOIL, beir_tiny: Path, tmp_path: Path)
 def test_single_query_searchers_match_the_exact_scorers(
     tiny_model: MiniCOIL, beir_tiny: Path
 ) -> None:
-    """The benchmark times queries one by one with its own thin searchers; their hits must be
-    exactly those of ExactSparse/ExactDense (the scorers proven to agree with Qdrant)."""
+    """The benchmark times queries one by one through the exact scorers' single-query sides;
+    their hits must be exactly those of the batch search (proven to agree with Qdrant)."""
     texts = [indexable_text(doc) for doc in load_beir(beir_tiny).corpus.values()]
     tiny_model.fit(texts)
     encoded = list(tiny_model.encode_document(texts, dense=True))
@@ -188,14 +186,13 @@ def test_single_query_searchers_match_the_exact_scorers(
         (list(bm25.encode_document(texts, avg_len=tiny_model.corpus_stats.avg_len)), bm25),
     ):
         index = ExactSparse.build(docs)
-        searcher = _SparseSearcher(index)
         vectors = list(encoder.encode_query(queries))
-        assert [searcher.search(q, 5) for q in vectors] == index.search(vectors, 5)
+        assert [index.side(q).top(5) for q in vectors] == index.search(vectors, 5)
     dense = ExactDense(np.stack([d for _, d in encoded]))
     dense_q = [d for _, d in tiny_model.encode_query(queries, dense=True)]
     # float32 BLAS may round one row differently from a block of rows: same order, same scores
     # up to the last bit
-    single = [_DenseSearcher(dense).search(q, 5) for q in dense_q]
+    single = [dense.side(q).top(5) for q in dense_q]
     for mine, theirs in zip(single, dense.search(dense_q, 5), strict=True):
         assert [p for p, _ in mine] == [p for p, _ in theirs]
         assert [s for _, s in mine] == pytest.approx([s for _, s in theirs], rel=1e-6)

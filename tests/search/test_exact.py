@@ -70,6 +70,37 @@ def test_ties_break_by_position_and_only_matching_documents_return() -> None:
     assert index.search([sv([99], [1.0]), sv([], [])], top_k=3) == [[], []]
 
 
+def test_the_shared_transpose_scores_like_a_fresh_product_on_every_call() -> None:
+    """Searches reuse one transposed float64 matrix; each must equal a product computed from
+    scratch with the float32 document matrix, bit for bit, however often it is asked."""
+    rng = np.random.default_rng(3)
+    docs = []
+    for _ in range(60):
+        words = np.sort(rng.choice(40, size=rng.integers(0, 8), replace=False))
+        docs.append(sv(words.tolist(), rng.normal(size=len(words)).tolist()))
+    index = ExactSparse.build(docs)
+    assert index.prepare() is index
+    queries = [sv([1, 7, 22, 39], [1.0, -0.5, 2.0, 0.25]), sv([3], [1.0]), sv([99], [1.0])]
+    fresh = (index._query_rows(queries) @ index.matrix.T).tocsr()
+    for _ in range(2):
+        for row, query in enumerate(queries):
+            want = dict(zip(fresh[row].indices.tolist(), fresh[row].data.tolist(), strict=True))
+            assert index.scores(query) == want
+            positions, scores = index.query_scores(query)
+            assert dict(zip(positions.tolist(), scores.tolist(), strict=True)) == want
+            assert index.side(query).top(50) == index.search([query], 50)[0]
+    assert index.search(queries, 5) == [index.search([q], 5)[0] for q in queries]
+
+
+def test_dense_side_scores_every_document() -> None:
+    index = ExactDense(np.array([[1.0, 0.0], [1.0, 1.0], [0.0, 2.0]]))
+    side = index.side(np.array([0.0, 3.0]))
+    assert side.lookup({0, 2}) == {0: pytest.approx(0.0), 2: pytest.approx(1.0)}
+    assert [p for p, _ in side.top(2)] == [2, 1]
+    with pytest.raises(ValueError, match="dim"):
+        index.query_scores(np.ones(3))
+
+
 def test_best_hits_keeps_every_tie_at_the_cut() -> None:
     positions = np.array([9, 3, 5, 1])
     scores = np.array([1.0, 2.0, 1.0, 1.0])

@@ -9,6 +9,10 @@ then document position ascending), which approximate indexes do not promise.
 Indices of miniCOIL vectors span the whole int32 range (hashed words), so columns are remapped
 to a compact space (the sorted unique indices) before building the CSR matrix.
 
+Both give a query's :class:`ScoredSide` (``.side(query)``): the
+:class:`~minicoil.search.hybrid.Side` that :mod:`minicoil.search.hybrid` fuses, so the
+benchmark's hybrid and the engine's are one algorithm.
+
 Both persist as a plain ``.npz`` array file plus a ``.json`` sidecar (format, shapes and any
 caller metadata such as document ids), readable without this package.
 """
@@ -17,7 +21,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +32,14 @@ import scipy.sparse as sp
 from minicoil.io import atomic_file, read_json
 from minicoil.sparse import SparseVector
 
-__all__ = ["ExactDense", "ExactSparse", "IndexFileError", "best_hits", "qdrant_idf"]
+__all__ = [
+    "ExactDense",
+    "ExactSparse",
+    "IndexFileError",
+    "ScoredSide",
+    "best_hits",
+    "qdrant_idf",
+]
 
 FORMAT = "minicoil-exact"
 VERSION = 1
@@ -60,6 +72,30 @@ def best_hits(positions: np.ndarray, scores: np.ndarray, k: int) -> Hits:
         positions, scores = positions[keep], scores[keep]
     order = np.lexsort((positions, -scores))[:k]
     return [(int(p), float(s)) for p, s in zip(positions[order], scores[order], strict=True)]
+
+
+class ScoredSide:
+    """One query's scores of every matching document: a :class:`~minicoil.search.hybrid.Side`
+    over row positions. The top list is computed once for the largest ``n`` asked."""
+
+    def __init__(self, positions: np.ndarray, scores: np.ndarray):
+        self.positions = np.asarray(positions, dtype=np.int64)
+        self.scores = np.asarray(scores, dtype=np.float64)
+        self._top: Hits = []
+        self._top_n = 0
+        self._by_position: dict[int, float] | None = None
+
+    def top(self, n: int) -> Hits:
+        if n > self._top_n and len(self._top) == self._top_n:  # a longer list may exist
+            self._top, self._top_n = best_hits(self.positions, self.scores, n), n
+        return self._top[:n]
+
+    def lookup(self, keys: Collection[int]) -> dict[int, float]:
+        if self._by_position is None:
+            pairs = zip(self.positions.tolist(), self.scores.tolist(), strict=True)
+            self._by_position = dict(pairs)
+        have = self._by_position
+        return {key: have[key] for key in keys if key in have}
 
 
 def _paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
@@ -100,6 +136,7 @@ class ExactSparse:
 
     ``N`` is the number of documents, empty vectors included: Qdrant counts every point that
     carries the vector, so :class:`~minicoil.search.qdrant.SearchIndex` stores empty ones too.
+    An index is immutable once built: searches share one transposed copy of the matrix.
     """
 
     def __init__(
@@ -161,16 +198,39 @@ class ExactSparse:
             shape=(len(queries), len(self.columns)),
         )
 
+    @cached_property
+    def _transposed(self) -> sp.csr_matrix:
+        """Documents by column, built on first use: O(corpus), so never once per query.
+
+        Stored as float64, the type queries are scored in: scipy would otherwise convert the
+        whole float32 matrix on every product (the same values, so the same scores)."""
+        return self.matrix.T.tocsr().astype(np.float64)
+
+    def prepare(self) -> ExactSparse:
+        """Build what every search shares now (at index time) instead of on the first query."""
+        _ = self._transposed
+        return self
+
+    def query_scores(self, query: SparseVector) -> tuple[np.ndarray, np.ndarray]:
+        """``(positions, scores)`` of every document sharing an index with ``query``, with
+        the same arithmetic as :meth:`search`."""
+        result = (self._query_rows([query]) @ self._transposed).tocsr()
+        return result.indices.astype(np.int64), result.data.astype(np.float64)
+
     def scores(self, query: SparseVector) -> dict[int, float]:
         """Score of every document sharing at least one index with ``query``."""
-        result = (self._query_rows([query]) @ self.matrix.T).tocsr()
-        return dict(zip(result.indices.tolist(), result.data.tolist(), strict=True))
+        positions, scores = self.query_scores(query)
+        return dict(zip(positions.tolist(), scores.tolist(), strict=True))
+
+    def side(self, query: SparseVector) -> ScoredSide:
+        """``query``'s scores as a hybrid side (keys: row positions)."""
+        return ScoredSide(*self.query_scores(query))
 
     def search(self, queries: Sequence[SparseVector], top_k: int = 10) -> list[Hits]:
         """Top documents per query as ``(position, score)``, like a Qdrant sparse query:
         only documents sharing an index with the query are candidates."""
         out: list[Hits] = []
-        doc_t = self.matrix.T.tocsr()
+        doc_t = self._transposed
         for start in range(0, len(queries), _QUERY_BLOCK):
             block = self._query_rows(queries[start : start + _QUERY_BLOCK])
             result = (block @ doc_t).tocsr()
@@ -219,6 +279,18 @@ class ExactDense:
     @property
     def n_docs(self) -> int:
         return int(self.matrix.shape[0])
+
+    def query_scores(self, query: np.ndarray) -> np.ndarray:
+        """Cosine of one query with every document. The same arithmetic as :meth:`search`,
+        except that float32 BLAS may round one row in the last bit differently from a block."""
+        unit = _unit_rows(np.atleast_2d(np.asarray(query, dtype=np.float32)))
+        if unit.shape != (1, self.matrix.shape[1]):
+            raise ValueError(f"query has shape {unit.shape}, documents dim {self.matrix.shape[1]}")
+        return (unit @ self.matrix.T)[0].astype(np.float64)
+
+    def side(self, query: np.ndarray) -> ScoredSide:
+        """``query``'s cosines as a hybrid side (keys: row positions)."""
+        return ScoredSide(np.arange(self.n_docs), self.query_scores(query))
 
     def search(self, queries: np.ndarray | Sequence[np.ndarray], top_k: int = 10) -> list[Hits]:
         """Top documents per query by cosine, as ``(position, score)``."""

@@ -1,41 +1,26 @@
 """Score fusion over per-query runs ``{doc_id: score}``: small pure functions.
 
-They exist so that hybrid rankings can be computed (and checked) outside Qdrant: the evaluation
-harness fuses runs it already has, and the tests compare these with Qdrant's server-side fusion.
-No function mutates its inputs; each returns a new ``{doc_id: fused score}`` dict, and
-:func:`ranked` turns any run into a deterministic ranking.
+They are the arithmetic of :mod:`minicoil.search.hybrid` (which decides what to fuse) and
+define the scores an engine-side fusion must reproduce. No function mutates its inputs; each
+returns a new ``{doc_id: fused score}`` dict, and :func:`ranked` turns any run into a
+deterministic ranking.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Final, TypeVar
+from typing import TypeVar
 
 DocId = TypeVar("DocId", str, int)
 
 __all__ = [
-    "HYBRID_FLOOR",
-    "HYBRID_FUSION",
-    "HYBRID_WEIGHT",
     "dbsf",
     "floored",
     "ranked",
     "rrf",
     "weighted_sum",
 ]
-
-# The default hybrid of ``SearchIndex.search``, ``minicoil search`` and ``minicoil benchmark``:
-# ``floored(miniCOIL, BM25, HYBRID_FLOOR)`` then ``weighted_sum(..., dense, HYBRID_WEIGHT)``.
-# Chosen on SciFact's train queries, averaged over three fits of the heads (BENCHMARKS.md,
-# "The default hybrid"): the weighted sum beats RRF there by 0.025-0.029 NDCG@10, far beyond
-# the noise, while RRF (server-side, rank-only) stays available as ``fusion="rrf"``. A fourth
-# fit later put floor 0.75 with w 1.5, 2 and 3 within 0.0003 of each other on train (a plateau);
-# w 3, fixed before it, stays.
-HYBRID_FUSION: Final = "weighted"
-HYBRID_WEIGHT: Final = 3.0
-HYBRID_FLOOR: Final = 0.75
-
 
 def ranked(run: Mapping[DocId, float], limit: int | None = None) -> list[tuple[DocId, float]]:
     """``(doc_id, score)`` by score descending, ties by doc id ascending.
