@@ -275,6 +275,13 @@ def test_fit_is_kept_and_used_and_a_bad_avg_len_fails_before_encoding(
         tiny_model.encode_document(DOCS, avg_len=0.0)  # raised at the call, not on iteration
 
 
+def test_measure_leaves_the_model_unchanged(tiny_model: MiniCOIL) -> None:
+    before = tiny_model.corpus_stats
+    stats = tiny_model.measure(DOCS)
+    assert stats.n_docs == 5 and tiny_model.corpus_stats is before
+    assert tiny_model.fit(DOCS) == stats
+
+
 def test_all_stopword_corpus_fits_a_usable_length(tiny_model: MiniCOIL) -> None:
     stats = tiny_model.fit(["the of and", "a an"])
     assert stats.avg_len == 1.0

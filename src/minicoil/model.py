@@ -253,10 +253,16 @@ class MiniCOIL:
     # ------------------------------------------------------------------ corpus statistics
 
     def fit(self, texts: Iterable[str]) -> CorpusStats:
-        """Measure the corpus' mean document length (in kept words) for BM25's ``avg_len``.
+        """Measure the corpus (:meth:`measure`) and keep the result on the model, where
+        :meth:`encode_document` uses it; store it with the index."""
+        self.corpus_stats = self.measure(texts)
+        return self.corpus_stats
 
-        Cheap: it tokenizes and stems but never runs the backbone. The result is kept on the
-        model and used by :meth:`encode_document`; store it with the index.
+    def measure(self, texts: Iterable[str]) -> CorpusStats:
+        """The corpus' size and mean document length (in kept words) for BM25's ``avg_len``,
+        leaving the model unchanged (what an evaluation that must not mutate its inputs calls).
+
+        Cheap: it tokenizes and stems but never runs the backbone.
         """
 
         def lengths() -> Iterator[int]:
@@ -264,8 +270,7 @@ class MiniCOIL:
                 _check_text(text, i)
                 yield len(self.processor.words(text))
 
-        self.corpus_stats = CorpusStats.from_lengths(lengths())
-        return self.corpus_stats
+        return CorpusStats.from_lengths(lengths())
 
     # ------------------------------------------------------------------ encoding
 

@@ -82,6 +82,15 @@ def test_results_json_has_the_documented_shape(
     assert Path(settings["runs_dir"]).name == "results-runs"
 
 
+def test_benchmark_does_not_change_the_models_corpus_stats(
+    tiny_model: MiniCOIL, beir_tiny: Path, tmp_path: Path
+) -> None:
+    tiny_model.fit(["one short text", "another short text here"])
+    before = tiny_model.corpus_stats
+    _bench(beir_tiny, tiny_model, tmp_path)
+    assert tiny_model.corpus_stats is before
+
+
 def test_metrics_equal_an_evaluation_of_the_written_run_files(
     tiny_model: MiniCOIL, beir_tiny: Path, tmp_path: Path
 ) -> None:

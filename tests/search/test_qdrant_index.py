@@ -12,7 +12,7 @@ import pytest
 from qdrant_edge import Distance, EdgeConfig, EdgeShard, EdgeVectorParams
 
 from minicoil import Backbone
-from minicoil.search import fusion
+from minicoil.search import fusion, hybrid
 from minicoil.search.qdrant import SearchIndex, SearchIndexError, point_id
 from tests.conftest import random_model
 
@@ -142,8 +142,8 @@ def test_weighted_hybrid_uses_exact_scores_for_every_candidate(index: SearchInde
 def test_the_default_hybrid_is_the_floored_weighted_sum(index: SearchIndex) -> None:
     sparse, dense = single_runs(index, len(DOCS))
     bm25 = {h.doc_id: h.score for h in index.search(QUERY, mode="bm25", limit=len(DOCS))}
-    floored = fusion.floored(sparse, bm25, fusion.HYBRID_FLOOR)
-    want = fusion.weighted_sum(floored, dense, fusion.HYBRID_WEIGHT)
+    floored = fusion.floored(sparse, bm25, hybrid.HYBRID_FLOOR)
+    want = fusion.weighted_sum(floored, dense, hybrid.HYBRID_WEIGHT)
     hits = index.search(QUERY, mode="hybrid", limit=len(DOCS))
     assert [(h.doc_id, h.score) for h in hits] == [
         (d, pytest.approx(s)) for d, s in fusion.ranked(want)

@@ -118,7 +118,7 @@ def _encode_corpus(
     backbone = model.backbone  # loaded here, so that loading is not billed as encoding
     load_s = time.perf_counter() - tick
     tick = time.perf_counter()
-    avg_len = model.fit(texts).avg_len  # CorpusStats: always positive
+    avg_len = model.measure(texts).avg_len  # the caller's model keeps its own stats
     fit_s = time.perf_counter() - tick
     sparse_docs, dense_docs = [], []
     tick = time.perf_counter()
@@ -298,7 +298,7 @@ def run_benchmark(
     Writes ``output`` (JSON: dataset, split, model summary, per-system ndcg@10 / recall@100 /
     mrr@10, timing, settings), ``output.with_suffix(".png")`` (chart) and ``<system>.trec``
     run files in ``runs_dir`` (default: :func:`default_runs_dir`), and returns the JSON dict.
-    ``model.fit`` is called on the corpus, so the model's corpus statistics change.
+    The corpus is measured with ``model.measure``: the model's own statistics stay as given.
     ``hybrid`` is miniCOIL + dense fused by :func:`minicoil.search.hybrid.hybrid_scores` with
     ``fusion`` (``weighted`` uses ``weight`` on the cosine and scores meanings as ``floor +
     (1 - floor) * cos``, see :func:`fusion.floored`).
