@@ -180,7 +180,8 @@ def test_train_killed_at_random_points_resumes_to_the_same_model(
         if out.exists():  # only ever complete: it must load
             MiniCOIL.from_pretrained(out)
         state = work / "encoded" / "state.json"
-        encoded = json.loads(state.read_text())["chunks_done"] if state.exists() else 0
+        record = json.loads(state.read_text()) if state.exists() else {}
+        encoded = record.get("result", {}).get("chunks_done", 0)  # a StepRecord's progress
         fitted = len(list((work / "fit").glob("chunk-*.npz")))
         progress.append(f"encode {encoded}/7 fit {fitted}/4 model {out.exists()}")
 

@@ -105,6 +105,31 @@ def test_scores_equal_the_exact_scorer_fresh_updated_and_deleted(index: SearchIn
     assert_exact(index, live)  # deleted points must not count at all
 
 
+def test_edge_statistics_are_used_only_while_they_are_exact(
+    index: SearchIndex, tmp_path: Path
+) -> None:
+    """A collection only ever added to searches with Edge's own (cheaper) IDF statistics; the
+    first replace or delete switches to live-point statistics, and scores stay exact."""
+    dim = int(index.fingerprint["dense_size"])
+    rng = np.random.default_rng(2)
+    live = {f"d{i}": point(f"d{i}", rng, dim) for i in range(80)}
+    index.add_encoded(list(live.values())[:50], avg_len=5.0, batch=20)
+    index.add_encoded(list(live.values())[50:])  # added to: still exact
+    marker = tmp_path / "c" / "idf-exact"
+    assert marker.exists()
+    assert_exact(index, live)
+    replaced = {d: point(d, rng, dim) for d in list(live)[:3]}
+    index.add_encoded(replaced.values())
+    live.update(replaced)
+    assert not marker.exists()
+    assert_exact(index, live)
+    with SearchIndex(index.model, "c", path=tmp_path) as again:  # the state survives reopening
+        again.delete(["d5"])
+        live.pop("d5")
+        assert_exact(again, live)
+        assert not marker.exists()
+
+
 def test_document_frequencies_are_those_of_live_documents(index: SearchIndex) -> None:
     dim = int(index.fingerprint["dense_size"])
     rng = np.random.default_rng(1)

@@ -141,7 +141,8 @@ def test_store_api_reads_without_an_engine(tiny_model: MiniCOIL, tmp_path: Path)
 def test_the_store_module_is_cheap_to_import() -> None:
     code = (
         "import sys, minicoil.search.store\n"
-        "print(sorted(m for m in ('torch', 'qdrant_client', 'qdrant_edge') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'scipy', 'qdrant_client', 'qdrant_edge')"
+        " if m in sys.modules))"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
     out = subprocess.run(

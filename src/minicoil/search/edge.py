@@ -7,13 +7,17 @@ scan, so a query costs about what BM25 costs. What this module adds around it:
   WAL, so the collection folder is locked (:mod:`~minicoil.search.lock`) before the shard is
   opened; within a process every :class:`EdgeEngine` on one folder shares one open shard.
 - **Exact IDF.** Edge takes N and document frequencies from its index, which still counts
-  deleted and replaced points (and skips points with an empty sparse vector). Every sparse
-  query therefore carries ``IdfParams(corpus=Filter())``: statistics over the live points,
-  equal to :mod:`minicoil.search.exact` after any update or delete.
-- **Dense recall.** Below :data:`EXACT_DENSE_MAX` points dense search is exact; above it HNSW
-  with ``ef`` :data:`DENSE_EF` (recall@10 >= 0.99 against exact on the benchmarked sizes).
-- **Bulk indexing ends with** ``optimize()`` (Edge never optimizes by itself), and the
-  ``temp_segments/`` of an optimization killed half-way are removed on the next open.
+  deleted and replaced points (and skips points with an empty sparse vector). Once a
+  collection had any of these (:class:`~minicoil.search.edge_tuning.IdfState`), every sparse
+  query carries ``IdfParams(corpus=Filter())``: statistics over the live points, equal to
+  :mod:`minicoil.search.exact` after any update or delete; before that, Edge's own are exact
+  and 3x cheaper.
+- **Dense recall.** Up to ``EXACT_DENSE_MAX`` points dense search is exact; above it HNSW
+  (parameters and measurements in :mod:`~minicoil.search.edge_tuning`).
+- **Bulk indexing ends with** ``optimize()`` (Edge never optimizes by itself); small
+  incremental writes optimize only once their growth slows searches
+  (:func:`~minicoil.search.edge_tuning.worth_optimizing`). The ``temp_segments/`` of an
+  optimization killed half-way are removed on the next open.
 - **Threads.** Searches and upserts run concurrently (Edge synchronises them and releases the
   GIL); only replacing the shard (``create``) waits for them, through a readers-writer lock.
 """
@@ -31,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from minicoil.io import write_json
-from minicoil.search.engine import Scored, StoredPoint, VectorQuery
+from minicoil.search.edge_tuning import IdfState, search_params, shard_config, worth_optimizing
+from minicoil.search.engine import Scored, StoredPoint, VectorQuery, id_of
 from minicoil.search.lock import FolderLock
 from minicoil.search.points import BM25, DENSE, MINICOIL, EncodedPoint
 from minicoil.search.store import (
@@ -45,13 +50,9 @@ from minicoil.search.store import (
 )
 from minicoil.sparse import SparseVector
 
-__all__ = ["DENSE_EF", "EXACT_DENSE_MAX", "EdgeEngine"]
+__all__ = ["EdgeEngine"]
 
-EXACT_DENSE_MAX = 20_000  # brute-force cosine up to here: a few ms, and recall exactly 1
-DENSE_EF = 256  # HNSW search breadth above it
-HNSW_M, HNSW_EF_CONSTRUCT = 32, 256
 TEMP_SEGMENTS = "temp_segments"
-_SPARSE = (MINICOIL, BM25)
 
 
 class _ReadWriteLock:
@@ -89,6 +90,7 @@ class _Shared:
         self.rw = _ReadWriteLock()
         self.users = 0
         self.shard: Any = None
+        self.idf = IdfState(folder)
         try:
             _remove_leftovers(folder)
             if (folder / SHARD_DIR).is_dir():
@@ -129,6 +131,13 @@ def _load(shard: Path) -> Any:
             f"{shard}: damaged Qdrant Edge shard ({detail}); remove the collection folder "
             "and index again"
         ) from exc
+
+
+def _existing(shard: Any, point_ids: list[Any]) -> list[Any]:
+    """The records of those of ``point_ids`` the shard holds (ids only)."""
+    if not point_ids:
+        return []
+    return list(shard.retrieve(point_ids, with_payload=False, with_vector=False))
 
 
 def _edge_vector(vector: SparseVector | np.ndarray) -> Any:
@@ -222,7 +231,8 @@ class EdgeEngine:
                 os.rename(shard, old)
                 shutil.rmtree(old, ignore_errors=True)
             write_json(self.folder / METADATA_FILE, metadata)
-            shared.shard = EdgeShard.create(str(shard), _config(dense_size))
+            shared.shard = EdgeShard.create(str(shard), shard_config(dense_size))
+            shared.idf.reset()
 
     # ------------------------------------------------------------------ writes
 
@@ -247,16 +257,32 @@ class EdgeEngine:
             )
             for p in points
         ]
+        shared = self._open()
         with self._reading() as shard:
+            if not shared.idf.stale:
+                ids = [p.id for p in points]
+                replaces = len(set(ids)) < len(ids) or bool(_existing(shard, ids))
+                shared.idf.before_upsert(points, replaces)
             shard.update(UpdateOperation.upsert_points(edge_points))
 
     def delete(self, point_ids: Sequence[str]) -> None:
         from qdrant_edge import UpdateOperation
 
+        shared = self._open()
         with self._reading() as shard:
+            if _existing(shard, list(point_ids)):
+                shared.idf.mark_stale()  # before deleting: a kill in between errs on exact
             shard.update(UpdateOperation.delete_points(list(point_ids)))
 
-    def finish_bulk(self) -> None:
+    def finish_bulk(self, written: int) -> None:
+        """Flush; then optimize if :func:`worth_optimizing` says so (see there)."""
+        with self._reading() as shard:
+            shard.flush()
+            if worth_optimizing(shard.info(), written):
+                shard.optimize()
+                shard.flush()
+
+    def optimize(self) -> None:
         with self._reading() as shard:
             shard.flush()
             shard.optimize()
@@ -274,14 +300,16 @@ class EdgeEngine:
             )
         return {str(r.id): dict(r.payload or {}) for r in records}
 
-    def search(self, queries: Sequence[VectorQuery]) -> list[Scored]:
+    def search(self, queries: Sequence[VectorQuery], *, native_keys: bool = False) -> list[Scored]:
         from qdrant_edge import QueryBatchRequest
 
         results: list[Scored] = [[] for _ in queries]
+        filters: dict[int, Any] = {}  # by id() of the ids object: one filter per id set
+        stale = self._open().idf.stale
         with self._reading() as shard:
             n_points = int(shard.info().points_count)
             todo = [
-                (i, self._request(q, n_points))
+                (i, self._request(q, n_points, stale, filters))
                 for i, q in enumerate(queries)
                 if q.limit > 0
                 and (not isinstance(q.vector, SparseVector) or len(q.vector))
@@ -294,18 +322,26 @@ class EdgeEngine:
             else:
                 answers = []
         for (i, _), points in zip(todo, answers, strict=True):
-            results[i] = [(str(p.id), float(p.score)) for p in points]
+            if native_keys:
+                results[i] = [(p.id.int, p.score) for p in points]
+            else:
+                results[i] = [(str(p.id), float(p.score)) for p in points]
         return results
 
-    def _request(self, q: VectorQuery, n_points: int) -> Any:
+    def _request(self, q: VectorQuery, n_points: int, stale: bool, filters: dict[int, Any]) -> Any:
         from qdrant_edge import Filter, HasIdCondition, Query, QueryRequest
 
-        flt = None if q.ids is None else Filter(must=[HasIdCondition(point_ids=set(q.ids))])
+        flt = None
+        if q.ids is not None:
+            flt = filters.get(id(q.ids))
+            if flt is None:
+                ids = {id_of(k) for k in q.ids}
+                flt = filters[id(q.ids)] = Filter(must=[HasIdCondition(point_ids=ids)])
         return QueryRequest(
             limit=q.limit,
             query=Query.Nearest(_edge_vector(q.vector), using=q.using),
             filter=flt,
-            params=_params(q.using, n_points),
+            params=search_params(q.using, n_points, stale),
             with_payload=False,
         )
 
@@ -320,13 +356,14 @@ class EdgeEngine:
     ) -> Scored:
         from qdrant_edge import Fusion, Prefetch, Query, QueryRequest
 
+        stale = self._open().idf.stale
         with self._reading() as shard:
             n_points = int(shard.info().points_count)
             prefetch = [
                 Prefetch(
                     limit=candidates,
                     query=Query.Nearest(_edge_vector(dense), using=DENSE),
-                    params=_params(DENSE, n_points),
+                    params=search_params(DENSE, n_points, stale),
                 )
             ]
             if sparse is not None and len(sparse):
@@ -335,7 +372,7 @@ class EdgeEngine:
                     Prefetch(
                         limit=candidates,
                         query=Query.Nearest(_edge_vector(sparse), using=MINICOIL),
-                        params=_params(MINICOIL, n_points),
+                        params=search_params(MINICOIL, n_points, stale),
                     ),
                 )
             method = Fusion.Rrf(k=rrf_k) if fusion == "rrf" else Fusion.Dbsf()
@@ -358,42 +395,3 @@ class EdgeEngine:
                 yield StoredPoint(str(r.id), vectors, dict(r.payload or {}))
             if offset is None:
                 return
-
-
-def _params(using: str, n_points: int) -> Any:
-    from qdrant_edge import Filter, IdfParams, SearchParams
-
-    if using in _SPARSE:
-        # statistics over the live points: Edge's own counts include deleted/replaced ones
-        return SearchParams(idf=IdfParams(corpus=Filter()))
-    if n_points <= EXACT_DENSE_MAX:
-        return SearchParams(exact=True)
-    return SearchParams(hnsw_ef=DENSE_EF)
-
-
-def _config(dense_size: int) -> Any:
-    """Shard configuration. HNSW is built only for segments past :data:`EXACT_DENSE_MAX`
-    vectors (``indexing_threshold``, in KB of dense vectors): below it dense search is exact
-    anyway, and building the graph took most of ``optimize()`` (11 s of 13 s at 5k docs)."""
-    from qdrant_edge import (
-        Distance,
-        EdgeConfig,
-        EdgeOptimizersConfig,
-        EdgeSparseVectorParams,
-        EdgeVectorParams,
-        HnswIndexConfig,
-        Modifier,
-    )
-
-    threshold_kb = EXACT_DENSE_MAX * dense_size * 4 // 1024
-    return EdgeConfig(
-        vectors={DENSE: EdgeVectorParams(size=dense_size, distance=Distance.Cosine)},
-        sparse_vectors={
-            MINICOIL: EdgeSparseVectorParams(modifier=Modifier.Idf),
-            BM25: EdgeSparseVectorParams(modifier=Modifier.Idf),
-        },
-        hnsw_config=HnswIndexConfig(
-            m=HNSW_M, ef_construct=HNSW_EF_CONSTRUCT, full_scan_threshold=threshold_kb
-        ),
-        optimizers=EdgeOptimizersConfig(indexing_threshold=threshold_kb),
-    )

@@ -3,11 +3,13 @@
 Two implementations: :mod:`~minicoil.search.edge` (Qdrant Edge in this process, the embedded
 default) and :mod:`~minicoil.search.server` (a Qdrant server through qdrant-client). Everything
 above it - encoding, incremental indexing, model checks, the hybrid algorithm - is shared, so
-both give the same hits for the same collection. Keys are point ids as strings.
+both give the same hits for the same collection. Keys are point ids as strings, except where
+a caller asks for integer keys (``native_keys``, see :meth:`Engine.search`).
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -17,9 +19,15 @@ import numpy as np
 from minicoil.search.points import EncodedPoint
 from minicoil.sparse import SparseVector
 
-__all__ = ["Engine", "Scored", "StoredPoint", "VectorQuery"]
+__all__ = ["Engine", "Key", "Scored", "StoredPoint", "VectorQuery", "id_of"]
 
-Scored = list[tuple[str, float]]
+Key = str | int  # a point id string, or its UUID's 128-bit integer (native_keys)
+Scored = list[tuple[Any, float]]  # (key, score)
+
+
+def id_of(key: Key) -> uuid.UUID | str:
+    """A point id from a key: an ``int`` key (``native_keys``) is the UUID's 128-bit integer."""
+    return uuid.UUID(int=key) if isinstance(key, int) else key
 
 
 @dataclass(frozen=True)
@@ -30,7 +38,7 @@ class VectorQuery:
     using: str
     vector: SparseVector | np.ndarray
     limit: int
-    ids: Collection[str] | None = None
+    ids: Collection[Key] | None = None
 
 
 @dataclass(frozen=True)
@@ -71,10 +79,14 @@ class Engine(Protocol):
         """Payload (all fields, or only ``fields``) of each existing point of ``point_ids``."""
         ...
 
-    def search(self, queries: Sequence[VectorQuery]) -> list[Scored]:
+    def search(self, queries: Sequence[VectorQuery], *, native_keys: bool = False) -> list[Scored]:
         """Each query's ``(point id, score)`` best first, in one planned batch where possible.
 
-        Sparse scores use IDF statistics of the live points (exact after updates/deletes)."""
+        Sparse scores use IDF statistics of the live points (exact after updates/deletes).
+        ``native_keys``: keys are the ids' 128-bit integers (``uuid.UUID.int``), which sort as
+        the id strings do and hash in C: a hybrid query handles ~1,000 keys, and strings or
+        ``UUID`` objects (hashed in Python) cost milliseconds there. ``VectorQuery.ids`` takes
+        either kind; queries sharing one ``ids`` object share one filter."""
         ...
 
     def fused(
@@ -93,8 +105,13 @@ class Engine(Protocol):
         """Every point with vectors and payload (for copying a collection)."""
         ...
 
-    def finish_bulk(self) -> None:
-        """Make a bulk of writes durable and fast to search (flush, optimize)."""
+    def finish_bulk(self, written: int) -> None:
+        """After a write of ``written`` points: make it durable, and optimize when the engine
+        judges it worth the time (results are exact either way)."""
+        ...
+
+    def optimize(self) -> None:
+        """Optimize now (merge segments, build indexes), whatever the policy."""
         ...
 
     def close(self) -> None: ...

@@ -41,6 +41,13 @@ class EncodedQuery:
     bm25: SparseVector | None = None
     dense: np.ndarray | None = None
 
+    def vector(self, using: str) -> SparseVector | np.ndarray:
+        """The query vector of the named vector ``using`` (``minicoil``, ``bm25``, ``dense``)."""
+        vector = {MINICOIL: self.sparse, BM25: self.bm25, DENSE: self.dense}[using]
+        if vector is None:
+            raise ValueError(f"the encoded query has no {using} vector (encode it for this mode)")
+        return vector
+
 
 @dataclass(frozen=True)
 class EncodedPoint:

@@ -51,7 +51,8 @@ def push_collection(
         if client is None:
             from qdrant_client import QdrantClient
 
-            client = QdrantClient(url=url)
+            # the version check warns before our own error when the server is unreachable
+            client = QdrantClient(url=url, check_compatibility=False)
             owned = True
         else:
             owned = False

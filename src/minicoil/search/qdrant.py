@@ -23,24 +23,22 @@ many threads at once; a search during indexing sees the points upserted so far.
 from __future__ import annotations
 
 import os
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from minicoil.search import fusion as fuse
 from minicoil.search import hybrid
-from minicoil.search.documents import as_documents, content_hash, indexable
-from minicoil.search.engine import Engine, Scored, VectorQuery
+from minicoil.search.engine import Engine, Scored, VectorQuery, id_of
 from minicoil.search.fingerprint import (
     SearchIndexError,
     check_metadata,
     metadata_record,
     model_fingerprint,
 )
-from minicoil.search.plan import HybridPlan
+from minicoil.search.indexing import IndexReport, add_points, index_documents
+from minicoil.search.plan import hybrid_search
 from minicoil.search.points import BM25, DENSE, MINICOIL, EncodedPoint, EncodedQuery, point_id
 from minicoil.search.store import (
     check_collection_name,
@@ -80,18 +78,6 @@ class Hit:
     text: str = ""
 
 
-@dataclass(frozen=True)
-class IndexReport:
-    """What :meth:`SearchIndex.index` did: documents encoded and written, documents skipped
-    as unchanged, points now in the collection."""
-
-    indexed: int
-    points: int
-    avg_len: float
-    created: bool
-    unchanged: int = 0
-
-
 def _engine(
     collection: str, path: Any, url: str | None, client: QdrantClient | None
 ) -> tuple[Engine, QdrantClient | None]:
@@ -102,7 +88,8 @@ def _engine(
             return ServerEngine(client, collection, location="client", owned=False), client
         from qdrant_client import QdrantClient
 
-        owned = QdrantClient(url=url)
+        # the version check warns before our own error when the server is unreachable
+        owned = QdrantClient(url=url, check_compatibility=False)
         return ServerEngine(owned, collection, location=str(url), owned=True), owned
     from minicoil.search.edge import EdgeEngine
 
@@ -234,64 +221,14 @@ class SearchIndex:
         document whose content hash is already stored is not encoded again; a changed one is
         re-encoded and replaced. Ends with the engine's bulk step (Edge: ``optimize()``).
         """
-        from tqdm.auto import tqdm
-
-        if upsert_batch < 1:
-            raise ValueError(f"upsert_batch must be >= 1, got {upsert_batch}")
-        docs = as_documents(documents)
-        repeated = [doc_id for doc_id, n in Counter(d[0] for d in docs).items() if n > 1]
-        if repeated:
-            raise ValueError(f"duplicate document id {repeated[0]!r}")
-        created = recreate or not self.exists()
-        if created:
-            if not docs:
-                raise ValueError("cannot create a collection from an empty corpus")
-            self._create(self.model.fit([indexable(t, x) for _, t, x in docs]).avg_len)
-        avg_len = self.avg_len
-        written = 0
-        with tqdm(total=len(docs), unit="doc", desc="indexing", disable=not progress) as bar:
-            for start in range(0, len(docs), upsert_batch):
-                chunk = docs[start : start + upsert_batch]
-                todo = chunk if created else self._changed(chunk)
-                if todo:
-                    self.engine.upsert(self._encode(todo, avg_len, batch_size))
-                    written += len(todo)
-                bar.update(len(chunk))
-        if written:
-            self.engine.finish_bulk()
-        points = self.count()
-        self.engine.write_metadata(self._record(avg_len, points))
-        self._verified = None
-        return IndexReport(written, points, avg_len, created, unchanged=len(docs) - written)
-
-    def _changed(self, chunk: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
-        stored = self.engine.payloads([point_id(d) for d, _, _ in chunk], ["hash"])
-        return [
-            (d, t, x)
-            for d, t, x in chunk
-            if stored.get(point_id(d), {}).get("hash") != content_hash(t, x)
-        ]
-
-    def _encode(
-        self, docs: list[tuple[str, str, str]], avg_len: float, batch_size: int
-    ) -> list[EncodedPoint]:
-        texts = [indexable(t, x) for _, t, x in docs]
-        encoded = self.model.encode_document(
-            texts, batch_size=batch_size, dense=True, avg_len=avg_len
+        return index_documents(
+            self,
+            documents,
+            batch_size=batch_size,
+            upsert_batch=upsert_batch,
+            recreate=recreate,
+            progress=progress,
         )
-        plain = self.bm25.encode_document(texts, batch_size=batch_size, avg_len=avg_len)
-        return [
-            EncodedPoint(
-                doc_id,
-                sparse,
-                bm25,
-                np.asarray(dense, dtype=np.float32),
-                {"title": title, "text": text, "hash": content_hash(title, text)},
-            )
-            for (doc_id, title, text), (sparse, dense), bm25 in zip(
-                docs, encoded, plain, strict=True
-            )
-        ]
 
     def add_encoded(
         self, points: Iterable[EncodedPoint], *, avg_len: float | None = None, batch: int = 1024
@@ -300,23 +237,7 @@ class SearchIndex:
 
         A missing collection is created with ``avg_len`` (required then). Returns the number
         of points now in the collection."""
-        if not self.exists():
-            if avg_len is None:
-                raise ValueError("the collection does not exist: pass avg_len to create it")
-            self._create(avg_len)
-        avg = self.avg_len
-        buffer: list[EncodedPoint] = []
-        for point in points:
-            buffer.append(point)
-            if len(buffer) >= batch:
-                self.engine.upsert(buffer)
-                buffer = []
-        if buffer:
-            self.engine.upsert(buffer)
-        self.engine.finish_bulk()
-        n = self.count()
-        self.engine.write_metadata(self._record(avg, n))
-        return n
+        return add_points(self, points, avg_len, batch)
 
     def delete(self, doc_ids: Iterable[str]) -> int:
         """Remove documents by id (absent ids are ignored); returns the points left."""
@@ -327,9 +248,10 @@ class SearchIndex:
         return n
 
     def optimize(self) -> None:
-        """The engine's bulk step on demand (Edge merges segments and builds its indexes)."""
+        """Optimize now, whatever the engine's policy (Edge merges segments and builds its
+        indexes; a server optimizes by itself)."""
         self._checked()
-        self.engine.finish_bulk()
+        self.engine.optimize()
 
     # ------------------------------------------------------------------ statistics
 
@@ -410,53 +332,33 @@ class SearchIndex:
         _check(mode, fusion, limit, floor)
         self._checked()
         if mode == "hybrid":
-            scored = self._hybrid(encoded, fusion, weight, floor, limit, candidates, rrf_k)
+            scored = hybrid_search(
+                self.engine,
+                encoded,
+                fusion=fusion,
+                weight=weight,
+                floor=floor,
+                limit=limit,
+                candidates=candidates,
+                rrf_k=rrf_k,
+            )
         else:
             using = {"sparse": MINICOIL, "bm25": BM25, "dense": DENSE}[mode]
-            vector = _side(encoded, using)
-            scored = self.engine.search([VectorQuery(using, vector, limit)])[0]
+            scored = self.engine.search([VectorQuery(using, encoded.vector(using), limit)])[0]
         return self._hits(scored)
-
-    def _hybrid(
-        self,
-        encoded: EncodedQuery,
-        fusion: str,
-        weight: float,
-        floor: float,
-        limit: int,
-        candidates: int | None,
-        rrf_k: int,
-    ) -> Scored:
-        n = hybrid.candidate_count(limit, candidates)
-        sparse, dense = _side(encoded, MINICOIL), _side(encoded, DENSE)
-        if fusion != "weighted":
-            return self.engine.fused(sparse, dense, fusion, limit, n, hybrid.qdrant_rrf_k(rrf_k))
-        vectors: dict[str, Any] = {MINICOIL: sparse, DENSE: dense}
-        if floor > 0:
-            vectors[BM25] = _side(encoded, BM25)
-        plan = HybridPlan(self.engine, vectors)
-        scores = hybrid.hybrid_scores(
-            plan.side(MINICOIL),
-            plan.side(DENSE),
-            fusion="weighted",
-            weight=weight,
-            floor=floor,
-            bm25=plan.side(BM25) if floor > 0 else None,
-            candidates=n,
-        )
-        return fuse.ranked(scores, limit)
 
     def _hits(self, scored: Scored) -> list[Hit]:
         """Hits with payload, ties by document id: an engine orders equal scores by storage
         position, which differs between a resumed and an uninterrupted index."""
-        payloads = self.engine.payloads([pid for pid, _ in scored], _NAMES)
+        keys = [str(id_of(pid)) for pid, _ in scored]  # the hybrid's keys are ints
+        payloads = self.engine.payloads(keys, _NAMES)
         hits = []
-        for pid, score in scored:
+        for pid, (_, score) in zip(keys, scored, strict=True):
             payload = payloads.get(pid, {})
             hits.append(
                 Hit(
                     str(payload.get("doc_id", pid)),
-                    score,
+                    float(score),
                     str(payload.get("title") or ""),
                     str(payload.get("text") or ""),
                 )
@@ -473,10 +375,3 @@ def _check(mode: str, fusion: str, limit: int, floor: float) -> None:
         raise ValueError(f"limit must be >= 1, got {limit}")
     if not 0.0 <= floor <= 1.0:
         raise ValueError(f"floor must be between 0 and 1, got {floor}")
-
-
-def _side(encoded: EncodedQuery, using: str) -> Any:
-    vector = {MINICOIL: encoded.sparse, BM25: encoded.bm25, DENSE: encoded.dense}[using]
-    if vector is None:
-        raise ValueError(f"the encoded query has no {using} vector (encode it for this mode)")
-    return vector

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from minicoil.search.engine import Scored, StoredPoint, VectorQuery
+from minicoil.search.engine import Scored, StoredPoint, VectorQuery, id_of
 from minicoil.search.points import BM25, DENSE, MINICOIL, EncodedPoint
 from minicoil.sparse import SparseVector
 
@@ -123,7 +123,10 @@ class ServerEngine:
 
         self.client.delete(self.name, models.PointIdsList(points=list(point_ids)), wait=True)
 
-    def finish_bulk(self) -> None:
+    def finish_bulk(self, written: int) -> None:
+        """A server optimizes in the background by itself."""
+
+    def optimize(self) -> None:
         """A server optimizes in the background by itself."""
 
     def payloads(self, point_ids: Sequence[str], fields: Sequence[str] | None) -> dict[str, dict]:
@@ -142,7 +145,11 @@ class ServerEngine:
             return models.SearchParams(idf=models.IdfParams(corpus=models.Filter()))
         return None
 
-    def search(self, queries: Sequence[VectorQuery]) -> list[Scored]:
+    def search(self, queries: Sequence[VectorQuery], *, native_keys: bool = False) -> list[Scored]:
+        """As :meth:`Engine.search` (``native_keys`` converts here: a server's round trip
+        dwarfs the conversion)."""
+        import uuid
+
         from qdrant_client import models
 
         results: list[Scored] = [[] for _ in queries]
@@ -152,11 +159,10 @@ class ServerEngine:
                 continue
             if q.ids is not None and not q.ids:
                 continue
-            flt = (
-                None
-                if q.ids is None
-                else models.Filter(must=[models.HasIdCondition(has_id=sorted(q.ids))])
-            )
+            flt = None
+            if q.ids is not None:
+                ids = sorted(str(id_of(k)) for k in q.ids)
+                flt = models.Filter(must=[models.HasIdCondition(has_id=ids)])
             todo.append(
                 (
                     i,
@@ -173,7 +179,10 @@ class ServerEngine:
         if todo:
             answers = self.client.query_batch_points(self.name, [r for _, r in todo])
             for (i, _), answer in zip(todo, answers, strict=True):
-                results[i] = [(str(p.id), float(p.score)) for p in answer.points]
+                results[i] = [
+                    (uuid.UUID(str(p.id)).int if native_keys else str(p.id), float(p.score))
+                    for p in answer.points
+                ]
         return results
 
     def fused(
