@@ -19,7 +19,7 @@ Without either every IDF is reported as 1.0.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +39,7 @@ __all__ = [
     "WordContribution",
     "document_frequencies",
     "explain",
+    "explain_many",
     "format_explanation",
 ]
 
@@ -244,6 +245,21 @@ def explain(
     length normalisation is then neutral). The total equals ``sum_i q_i * idf_i * d_i`` over
     the two sparse vectors.
     """
+    return explain_many(model, query, [document], avg_len=avg_len, corpus=corpus, index=index)[0]
+
+
+def explain_many(
+    model: MiniCOIL,
+    query: str,
+    documents: Sequence[str],
+    *,
+    avg_len: float | None = None,
+    corpus: Iterable[str] | None = None,
+    index: SearchIndex | None = None,
+) -> list[Explanation]:
+    """:func:`explain` for several documents of one query: the query is encoded and its IDF
+    looked up once, and the documents go through the backbone in one batched call (what a
+    results page needs: one explanation per hit shown, at the cost of one pass)."""
     if index is not None and corpus is not None:
         raise ValueError("give IDF either from a collection or from a corpus, not both")
     q_vec = next(model.encode_query(query)).as_dict()
@@ -254,22 +270,35 @@ def explain(
     elif corpus is not None:
         idf, corpus_len = _corpus_idf(model, corpus)
         avg_len = corpus_len if avg_len is None else avg_len
-    d_words = model.processor.words(document)
-    if avg_len is None:
-        avg_len = float(len(d_words)) or 1.0
-    avg_len = CorpusStats.coerce(avg_len).avg_len
-    d_vec = next(model.encode_document(document, avg_len=avg_len)).as_dict()
+    doc_words = [model.processor.words(document) for document in documents]
+    # Without a corpus length each document is its own average (neutral length normalisation).
+    lengths = [
+        CorpusStats.coerce(avg_len if avg_len is not None else float(len(w)) or 1.0).avg_len
+        for w in doc_words
+    ]
+    if avg_len is not None:
+        d_vecs = [v.as_dict() for v in model.encode_document(documents, avg_len=lengths[0])]
+    else:
+        d_vecs = [
+            next(model.encode_document(d, avg_len=n)).as_dict()
+            for d, n in zip(documents, lengths, strict=True)
+        ]
     q_forms = _forms(model.processor.words(query))
-    rows = _rows(model, q_forms, d_words, (q_vec, d_vec), idf, avg_len)
-    d_stems = {w.stem for w in d_words}
-    return Explanation(
-        words=rows,
-        total=float(sum(r.contribution for r in rows)),
-        avg_len=float(avg_len),
-        doc_len=len(d_words),
-        idf_source=idf.source,
-        unmatched_query_stems=[s for s in q_forms if s not in d_stems],
-    )
+    explanations = []
+    for d_words, d_vec, length in zip(doc_words, d_vecs, lengths, strict=True):
+        rows = _rows(model, q_forms, d_words, (q_vec, d_vec), idf, length)
+        d_stems = {w.stem for w in d_words}
+        explanations.append(
+            Explanation(
+                words=rows,
+                total=float(sum(r.contribution for r in rows)),
+                avg_len=float(length),
+                doc_len=len(d_words),
+                idf_source=idf.source,
+                unmatched_query_stems=[s for s in q_forms if s not in d_stems],
+            )
+        )
+    return explanations
 
 
 def format_explanation(explanation: Explanation) -> str:

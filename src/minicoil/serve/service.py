@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Hashable
+from typing import TYPE_CHECKING, Any
 
 from minicoil.eval.senses import snippet
 from minicoil.search.qdrant import Hit
@@ -34,8 +34,6 @@ COMPARED_MODES: tuple[str, ...] = ("bm25", "sparse", "hybrid")
 SNIPPET_CHARS = 280
 CACHE_SIZE = 4096  # documents and explanations kept: a few hundred pages of results
 PAYLOAD_FIELDS = ("doc_id", "title", "text")
-
-V = TypeVar("V")
 
 
 class DocumentNotFound(LookupError):
@@ -65,12 +63,6 @@ class _LRU:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], V]) -> V:
-        found = self.get(key)
-        if found is None:
-            found = compute()
-            self.put(key, found)
-        return found
 
 
 def _full_text(hit: Hit) -> str:
@@ -122,13 +114,14 @@ class Service:
 
     def compare(self, query: str, k: int, words: bool = True) -> dict[str, Any]:
         """The rankings of :data:`COMPARED_MODES` for one query and, with ``words``, the
-        matched words (meaning cosine, contribution) of every document shown, each explained
-        once. The words cost a forward pass per document, the rankings one in all: the page
-        asks for the rankings first, to draw them at once."""
+        matched words (meaning cosine, contribution) of every document shown, explained in one
+        batched forward pass. The rankings cost one query pass: the page asks for them first,
+        to draw them at once, and colours the words when they arrive."""
         encoded = self.index.encode_query(query, mode="hybrid")  # all three sides, one pass
         columns = {mode: self._ranked(query, encoded, k, mode) for mode in COMPARED_MODES}
         shown = dict.fromkeys(hit["id"] for hits in columns.values() for hit in hits)
-        matched = {d: self.explain(query, d)["words"] for d in shown} if words else {}
+        explained = self.explain_all(query, list(shown)) if words else {}
+        matched = {d: e["words"] for d, e in explained.items()}
         return {"query": query, "k": k, "columns": columns, "words": matched}
 
     # ------------------------------------------------------------------ explain
@@ -153,15 +146,26 @@ class Service:
     def explain(self, query: str, doc_id: str) -> dict[str, Any]:
         """Per matched word of ``doc_id``: stem, forms, IDF from the collection, BM25 tf,
         meaning cosine and contribution (see :func:`minicoil.eval.explain.explain`)."""
-        hit = self.document(doc_id)
-        return self._explanations.get_or_compute((query, doc_id), lambda: self._explain(query, hit))
+        return self.explain_all(query, [doc_id])[doc_id]
 
-    def _explain(self, query: str, hit: Hit) -> dict[str, Any]:
-        from minicoil.eval.explain import explain
+    def explain_all(self, query: str, doc_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """:meth:`explain` for several documents; those not cached go through the backbone
+        together (:func:`minicoil.eval.explain.explain_many`)."""
+        from minicoil.eval.explain import explain_many
 
-        result = explain(self.model, query, _full_text(hit), index=self.index).to_dict()
-        result.update({"id": hit.doc_id, "title": hit.title, "text": hit.text, "query": query})
-        return result
+        found = {d: self._explanations.get((query, d)) for d in doc_ids}
+        missing = [self.document(d) for d, e in found.items() if e is None]
+        if missing:
+            texts = [_full_text(hit) for hit in missing]
+            results = explain_many(self.model, query, texts, index=self.index)
+            for hit, explanation in zip(missing, results, strict=True):
+                result = explanation.to_dict()
+                result.update(
+                    {"id": hit.doc_id, "title": hit.title, "text": hit.text, "query": query}
+                )
+                self._explanations.put((query, hit.doc_id), result)
+                found[hit.doc_id] = result
+        return {d: found[d] for d in doc_ids}  # type: ignore[misc]
 
     # ------------------------------------------------------------------ senses
 
