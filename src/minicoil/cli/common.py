@@ -142,6 +142,16 @@ def check_model(model: str | None) -> None:
         raise fail(str(exc)) from None
 
 
+def check_avg_len(avg_len: float) -> None:
+    """Fail at once on a bad ``--avg-len``, with the library's one check (CorpusStats)."""
+    from minicoil.stats import CorpusStats
+
+    try:
+        CorpusStats.coerce(avg_len)
+    except ValueError as exc:
+        raise fail(f"--avg-len: {exc}") from None
+
+
 def check_backend(backend: str) -> None:
     """Fail at once on an unknown ``--backend``."""
     from minicoil.export.runtime import BACKENDS

@@ -12,6 +12,7 @@ from minicoil.cli.common import (
     BackendOption,
     BatchOption,
     ModelOption,
+    check_avg_len,
     check_backend,
     check_model,
     fail,
@@ -43,8 +44,8 @@ def encode(
     backend: BackendOption = "torch",
 ) -> None:
     """Print one JSON object per text: {"indices": [...], "values": [...]} (plus "dense")."""
-    if avg_len is not None and avg_len <= 0:
-        raise fail(f"--avg-len must be positive, got {avg_len}")
+    if avg_len is not None:
+        check_avg_len(avg_len)
     check_model(model)
     check_backend(backend)
     items = list(texts or [])

@@ -23,6 +23,7 @@ from minicoil.cli.common import (
     StoreOption,
     TopKOption,
     WeightOption,
+    check_avg_len,
     check_backend,
     check_model,
     fail,
@@ -250,8 +251,8 @@ def explain(
 
     Without --collection or --idf-corpus every IDF is reported as 1.0.
     """
-    if avg_len is not None and avg_len <= 0:
-        raise fail(f"--avg-len must be positive, got {avg_len}")
+    if avg_len is not None:
+        check_avg_len(avg_len)
     if collection is not None and idf_corpus is not None:
         raise fail("give --collection or --idf-corpus, not both")
     if idf_corpus is not None and not idf_corpus.exists():

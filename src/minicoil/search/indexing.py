@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -20,11 +20,35 @@ from minicoil.search.documents import as_documents, content_hash, indexable
 from minicoil.search.points import EncodedPoint, point_id
 
 if TYPE_CHECKING:
-    from minicoil.search.qdrant import SearchIndex
+    from minicoil.model import MiniCOIL
+    from minicoil.search.engine import Engine
 
 __all__ = ["IndexReport", "add_points", "index_documents"]
 
 Doc = tuple[str, str, str]  # (doc_id, title, text)
+
+
+class Collection(Protocol):
+    """What writing needs of :class:`~minicoil.search.qdrant.SearchIndex` (named here as a
+    protocol, so that this module, which SearchIndex imports, does not import it back)."""
+
+    model: MiniCOIL
+    engine: Engine
+    _verified: dict[str, Any] | None
+
+    @property
+    def bm25(self) -> MiniCOIL: ...
+
+    @property
+    def avg_len(self) -> float: ...
+
+    def exists(self) -> bool: ...
+
+    def count(self) -> int: ...
+
+    def _create(self, avg_len: float) -> None: ...
+
+    def _record(self, avg_len: float, n_docs: int) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -40,7 +64,7 @@ class IndexReport:
 
 
 def index_documents(
-    index: SearchIndex,
+    index: Collection,
     documents: Any,
     *,
     batch_size: int,
@@ -82,7 +106,7 @@ def index_documents(
 
 
 def add_points(
-    index: SearchIndex, points: Iterable[EncodedPoint], avg_len: float | None, batch: int
+    index: Collection, points: Iterable[EncodedPoint], avg_len: float | None, batch: int
 ) -> int:
     """:meth:`SearchIndex.add_encoded` (see there)."""
     if not index.exists():
@@ -104,7 +128,7 @@ def add_points(
 
 
 def _finish(
-    index: SearchIndex, avg_len: float, written: int, created: bool, unchanged: int = 0
+    index: Collection, avg_len: float, written: int, created: bool, unchanged: int = 0
 ) -> IndexReport:
     """The engine's bulk step if anything was written, then the metadata with the new count."""
     if written:
@@ -120,7 +144,7 @@ def _batches(docs: list[Doc], size: int) -> Iterator[list[Doc]]:
         yield docs[start : start + size]
 
 
-def _changed(index: SearchIndex, chunk: list[Doc]) -> list[Doc]:
+def _changed(index: Collection, chunk: list[Doc]) -> list[Doc]:
     """The documents of ``chunk`` whose content hash differs from the stored one (or new)."""
     stored = index.engine.payloads([point_id(d) for d, _, _ in chunk], ["hash"])
     return [
@@ -131,7 +155,7 @@ def _changed(index: SearchIndex, chunk: list[Doc]) -> list[Doc]:
 
 
 def _encode(
-    index: SearchIndex, docs: list[Doc], avg_len: float, batch_size: int
+    index: Collection, docs: list[Doc], avg_len: float, batch_size: int
 ) -> list[EncodedPoint]:
     """miniCOIL + dense from one forward pass, plain BM25 without the backbone."""
     texts = [indexable(t, x) for _, t, x in docs]

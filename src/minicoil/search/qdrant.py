@@ -45,6 +45,7 @@ from minicoil.search.store import (
     default_store_path,
 )
 from minicoil.sparse import SparseVector
+from minicoil.stats import CorpusStats
 
 if TYPE_CHECKING:
     from qdrant_client import QdrantClient
@@ -195,9 +196,7 @@ class SearchIndex:
         return metadata_record(self.fingerprint, avg_len, n_docs)
 
     def _create(self, avg_len: float) -> None:
-        if not avg_len > 0:
-            raise ValueError(f"avg_len must be positive, got {avg_len}")
-        record = self._record(avg_len, 0)
+        record = self._record(CorpusStats.coerce(avg_len).avg_len, 0)
         self.engine.create(int(record["model"]["dense_size"]), record)
         self._verified = None
 
