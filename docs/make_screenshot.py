@@ -15,23 +15,16 @@ from __future__ import annotations
 import argparse
 import io
 import shutil
+import sys
 import tempfile
 import urllib.parse
 from pathlib import Path
 
 from minicoil.io import atomic_file
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--hide-scrollbars",
-]
+# The browser tests' flags: one list for every headless Chromium this project starts.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.serve.browser import CHROMIUM_FLAGS
 
 
 def screenshot(url: str, query: str, width: int, height: int, explain_rank: int) -> bytes:
@@ -48,7 +41,8 @@ def screenshot(url: str, query: str, width: int, height: int, explain_rank: int)
     with tempfile.TemporaryDirectory() as profile:
         options = webdriver.ChromeOptions()
         options.binary_location = browser
-        for flag in [*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]:
+        window = f"--window-size={width},{height}"
+        for flag in [*CHROMIUM_FLAGS, f"--user-data-dir={profile}", window]:
             options.add_argument(flag)
         web = webdriver.Chrome(options=options, service=Service(executable_path=driver))
         try:

@@ -68,7 +68,8 @@ def test_results_json_has_the_documented_shape(
         assert all(0.0 <= value <= 1.0 for value in metrics.values())
     model = results["model"]
     assert model["vocab_size"] == tiny_model.config.vocab_size and model["kind"] == "minicoil"
-    assert model["avg_len"] == pytest.approx(tiny_model.corpus_stats.avg_len)
+    texts = [indexable_text(doc) for doc in load_beir(beir_tiny).corpus.values()]
+    assert model["avg_len"] == pytest.approx(tiny_model.measure(texts).avg_len)
     corpus = results["timing"]["corpus"]
     assert corpus["docs"] == 8 and corpus["encode_s"] > 0 and corpus["docs_per_s"] > 0
     queries = results["timing"]["queries"]

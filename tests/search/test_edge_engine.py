@@ -15,6 +15,7 @@ import tqdm.auto
 
 from minicoil import MiniCOIL
 from minicoil.search import edge_tuning as edge
+from minicoil.search import indexing
 from minicoil.search.qdrant import SearchIndex
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,14 +52,15 @@ class RecordingBar(tqdm.auto.tqdm):  # type: ignore[misc,name-defined]
         return shown
 
 
-def test_the_progress_bar_moves_with_every_encode_batch(
+def test_the_progress_bar_moves_with_every_encode_block(
     tiny_model: MiniCOIL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(tqdm.auto, "tqdm", RecordingBar)
+    monkeypatch.setattr(indexing, "ENCODE_BLOCK", 2)  # blocks of 2 batches of 1 document
     RecordingBar.positions = []
     docs = {f"d{i}": f"river bank number {i}" for i in range(7)}
     with SearchIndex(tiny_model, "c", path=tmp_path) as index:
-        index.index(docs, batch_size=2, upsert_batch=256)
+        index.index(docs, batch_size=1, upsert_batch=256)
         assert [p for p in RecordingBar.positions if p] == [2, 4, 6, 7]
         RecordingBar.positions = []
         index.index({**docs, "d7": "a new cave"}, batch_size=2)  # 7 unchanged, then 1 encoded

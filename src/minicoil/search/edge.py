@@ -38,7 +38,7 @@ from minicoil.io import write_json
 from minicoil.search.edge_tuning import IdfState, search_params, shard_config, worth_optimizing
 from minicoil.search.engine import Scored, StoredPoint, VectorQuery, id_of
 from minicoil.search.lock import FolderLock
-from minicoil.search.points import BM25, DENSE, MINICOIL, EncodedPoint
+from minicoil.search.points import BM25, DENSE, MINICOIL, EncodedPoint, stored_vector
 from minicoil.search.store import (
     LOCK_FILE,
     METADATA_FILE,
@@ -147,13 +147,6 @@ def _edge_vector(vector: SparseVector | np.ndarray) -> Any:
         return EdgeSparse(indices=vector.indices.tolist(), values=vector.values.tolist())
     return np.asarray(vector, dtype=np.float32).tolist()
 
-
-def _from_edge(vector: Any) -> SparseVector | np.ndarray:
-    if hasattr(vector, "indices"):
-        return SparseVector(
-            np.asarray(vector.indices, dtype=np.int32), np.asarray(vector.values, dtype=np.float32)
-        )
-    return np.asarray(vector, dtype=np.float32)
 
 
 class EdgeEngine:
@@ -391,7 +384,7 @@ class EdgeEngine:
                     ScrollRequest(offset=offset, limit=batch, with_payload=True, with_vector=True)
                 )
             for r in records:
-                vectors = {name: _from_edge(v) for name, v in (r.vector or {}).items()}
+                vectors = {name: stored_vector(v) for name, v in (r.vector or {}).items()}
                 yield StoredPoint(str(r.id), vectors, dict(r.payload or {}))
             if offset is None:
                 return

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["IndexReport", "add_points", "index_documents"]
 
 Doc = tuple[str, str, str]  # (doc_id, title, text)
+ENCODE_BLOCK = 4  # batches encoded per model call (see index_documents)
 
 
 class Collection(Protocol):
@@ -96,7 +97,10 @@ def index_documents(
             todo = chunk if created else _changed(index, chunk)
             bar.update(len(chunk) - len(todo))  # unchanged: nothing to encode
             points: list[EncodedPoint] = []
-            for batch in _batches(todo, batch_size):
+            # Blocks of several batches: the backbone sorts a block's windows by length before
+            # batching, so a bigger block pads less (int8 graphs suffer most from padding);
+            # 4 batches keep the bar moving every few seconds on 2 cores.
+            for batch in _batches(todo, ENCODE_BLOCK * batch_size):
                 points.extend(_encode(index, batch, avg_len, batch_size))
                 bar.update(len(batch))
             if points:

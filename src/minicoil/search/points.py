@@ -24,6 +24,16 @@ MINICOIL, BM25, DENSE = "minicoil", "bm25", "dense"
 ID_NAMESPACE = uuid.UUID("6f0c1b1e-3c55-5b8e-9a53-6d696e69636f")
 
 
+def stored_vector(vector: Any) -> SparseVector | np.ndarray:
+    """A vector as an engine returns it (Edge's or qdrant-client's sparse type, or a list of
+    floats) as this package's type: both engines store the same points."""
+    if hasattr(vector, "indices"):
+        return SparseVector(
+            np.asarray(vector.indices, dtype=np.int32), np.asarray(vector.values, dtype=np.float32)
+        )
+    return np.asarray(vector, dtype=np.float32)
+
+
 def point_id(doc_id: str) -> str:
     """Stable point id of a document id (Qdrant ids must be integers or UUIDs)."""
     return str(uuid.uuid5(ID_NAMESPACE, doc_id))

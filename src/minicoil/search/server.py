@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from minicoil.search.engine import Scored, StoredPoint, VectorQuery, id_of
-from minicoil.search.points import BM25, DENSE, MINICOIL, EncodedPoint
+from minicoil.search.points import BM25, DENSE, MINICOIL, EncodedPoint, stored_vector
 from minicoil.sparse import SparseVector
 
 if TYPE_CHECKING:
@@ -35,13 +35,6 @@ def _vector(vector: SparseVector | np.ndarray) -> Any:
         return vector.to_qdrant()
     return np.asarray(vector, dtype=np.float64).tolist()
 
-
-def _from_client(vector: Any) -> SparseVector | np.ndarray:
-    if hasattr(vector, "indices"):
-        return SparseVector(
-            np.asarray(vector.indices, dtype=np.int32), np.asarray(vector.values, dtype=np.float32)
-        )
-    return np.asarray(vector, dtype=np.float32)
 
 
 class ServerEngine:
@@ -224,7 +217,7 @@ class ServerEngine:
                 self.name, limit=batch, offset=offset, with_payload=True, with_vectors=True
             )
             for r in records:
-                vectors = {k: _from_client(v) for k, v in (r.vector or {}).items()}  # type: ignore[union-attr]
+                vectors = {k: stored_vector(v) for k, v in (r.vector or {}).items()}  # type: ignore[union-attr]
                 yield StoredPoint(str(r.id), vectors, dict(r.payload or {}))
             if offset is None:
                 return
