@@ -3,6 +3,10 @@
 >>> from minicoil import MiniCOIL
 >>> model = MiniCOIL.from_pretrained("minicoil-en")  # doctest: +SKIP
 
+"The reference", wherever a docstring says it, is Qdrant's miniCOIL: its public research code
+(training), its inference in fastembed (``Qdrant/minicoil-v1``) and the article "miniCOIL: on
+the road to usable sparse neural retrieval"; ``../shared/docs/minicoil-reference.md`` sums it up.
+
 Names are imported on first use (PEP 562), so ``import minicoil`` costs no torch: a command
 line that only parses its arguments, or a tool that reads a model folder's config, stays fast.
 """
