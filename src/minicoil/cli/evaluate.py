@@ -107,6 +107,7 @@ def format_wic_table(results: dict[str, Any]) -> str:
 
 
 
+# Long only by its typer options (the signature is the command's --help); the body is short.
 @guard
 def benchmark(
     data: Annotated[

@@ -32,6 +32,7 @@ def given(**values: Any) -> dict[str, Any]:
     return {key: value for key, value in values.items() if value is not None}
 
 
+# Long only by its typer options (the signature is the command's --help); the body is short.
 @guard
 def train(
     corpus: Annotated[list[Path], typer.Argument(help="Corpus files or folders.")],
