@@ -107,27 +107,32 @@ def iter_beir_documents(
     path: str | os.PathLike[str], lines: Lines | None = None, error: ErrorType = CorpusFormatError
 ) -> Iterator[Document]:
     """Documents of a BEIR ``corpus.jsonl``: ``_id``, optional ``title``, required ``text``."""
-    path = Path(path)
-    unique = DuplicateCheck(path, error)
-    for number, record in iter_json_records(path, lines, error):
-        doc_id = record_id(record, "_id", path, number, error)
-        unique(doc_id, number)
-        title = string_field(record, "title", path, number, error, required=False)
-        text = string_field(record, "text", path, number, error, required=True)
-        yield Document(doc_id=doc_id, text=text, title=title)
+    return _iter_documents(path, lines, error, id_field="_id", text_field="text")
 
 
 def iter_pyserini_documents(
     path: str | os.PathLike[str], lines: Lines | None = None, error: ErrorType = CorpusFormatError
 ) -> Iterator[Document]:
     """Documents of a Pyserini JSONL collection: ``id`` and ``contents`` (title optional)."""
+    return _iter_documents(path, lines, error, id_field="id", text_field="contents")
+
+
+def _iter_documents(
+    path: str | os.PathLike[str],
+    lines: Lines | None,
+    error: ErrorType,
+    *,
+    id_field: str,
+    text_field: str,
+) -> Iterator[Document]:
+    """The JSONL document formats differ only in the names of the id and text fields."""
     path = Path(path)
     unique = DuplicateCheck(path, error)
     for number, record in iter_json_records(path, lines, error):
-        doc_id = record_id(record, "id", path, number, error)
+        doc_id = record_id(record, id_field, path, number, error)
         unique(doc_id, number)
         title = string_field(record, "title", path, number, error, required=False)
-        text = string_field(record, "contents", path, number, error, required=True)
+        text = string_field(record, text_field, path, number, error, required=True)
         yield Document(doc_id=doc_id, text=text, title=title)
 
 
