@@ -286,21 +286,23 @@ def test_index_killed_at_random_points_ends_with_exactly_the_corpus(
             ]:
                 want = a.search(query, mode=mode, fusion=fusion, limit=len(docs))  # type: ignore[arg-type]
                 got = b.search(query, mode=mode, fusion=fusion, limit=len(docs))  # type: ignore[arg-type]
-                if mode == "hybrid" and fusion == "rrf":
-                    # RRF ranks each side: documents tied on a side get their ranks in the
-                    # engine's storage order, so tied pairs may swap fused scores (by
-                    # 1/(61+r) - 1/(62+r) < 3e-4), as in test_concurrent_search
-                    got_s, want_s = ({h.doc_id: h.score for h in r} for r in (got, want))
-                    assert got_s.keys() == want_s.keys()
-                    ids = sorted(want_s)
-                    np.testing.assert_allclose(
-                        [got_s[i] for i in ids], [want_s[i] for i in ids], atol=3e-4
-                    )
-                    continue
-                assert [h.doc_id for h in got] == [h.doc_id for h in want], (query, mode, fusion)
-                # Edge sums in float32 in segment order, which a resumed index lays out
-                # differently: scores near 0 (signed meanings cancelling) move by ~1e-7
+                # Equal up to ties: every document has the same score (within tol) and the
+                # rankings differ only where scores are that close. RRF ranks each side, and
+                # documents tied on a side get their ranks in the engine's storage order, so
+                # tied pairs may swap fused scores (by 1/(61+r) - 1/(62+r) < 3e-4). Other modes:
+                # Edge sums in float32 in segment order, and a resumed index encodes other
+                # batches (other padding), so scores move by ~1e-7 and near-ties may swap.
+                tol = 3e-4 if fusion == "rrf" and mode == "hybrid" else 1e-6
+                got_s, want_s = ({h.doc_id: h.score for h in r} for r in (got, want))
+                assert got_s.keys() == want_s.keys(), (query, mode, fusion)
+                ids = sorted(want_s)
                 np.testing.assert_allclose(
-                    [h.score for h in got], [h.score for h in want], rtol=1e-6, atol=1e-6
+                    [got_s[i] for i in ids], [want_s[i] for i in ids], rtol=1e-6, atol=tol
                 )
+                for g, w in zip(got, want, strict=True):
+                    assert g.doc_id == w.doc_id or abs(want_s[g.doc_id] - w.score) <= 2 * tol, (
+                        query,
+                        mode,
+                        fusion,
+                    )
     print(f"index: work {ref_work:.2f} s, {killed}, points after kills {partial_counts}")
